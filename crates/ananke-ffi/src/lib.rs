@@ -1,0 +1,2 @@
+//! The C ABI of Ananke (filled in by later work).
+#![deny(missing_docs)]
