@@ -90,12 +90,7 @@ pub enum Severity {
 
 impl Severity {
     /// All severities, from the weakest to the strongest.
-    pub const ALL: [Severity; 4] = [
-        Severity::Hint,
-        Severity::Info,
-        Severity::Warning,
-        Severity::Error,
-    ];
+    pub const ALL: [Severity; 4] = [Severity::Hint, Severity::Info, Severity::Warning, Severity::Error];
 
     /// The name used in JSON and in configuration files.
     pub fn as_str(self) -> &'static str {
@@ -118,22 +113,14 @@ impl FromStr for Severity {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown severity {s:?}; expected one of: {}",
-                    Severity::ALL.map(Severity::as_str).join(", ")
-                )
-            })
+        Severity::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown severity {s:?}; expected one of: {}", Severity::ALL.map(Severity::as_str).join(", "))
+        })
     }
 }
 
 /// A tie-breaker between constraints of equal provenance and severity: the higher priority wins. Default 0.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Priority(pub i32);
 

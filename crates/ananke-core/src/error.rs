@@ -23,9 +23,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// The document was written by a format version this build does not read.
-    #[error(
-        "constraint-set format version {found} is not supported (this build reads version {supported})"
-    )]
+    #[error("constraint-set format version {found} is not supported (this build reads version {supported})")]
     UnsupportedVersion {
         /// The version found in the document.
         found: u32,
@@ -51,11 +49,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn from_json(err: &serde_json::Error) -> Self {
-        Error::Json {
-            line: err.line(),
-            column: err.column(),
-            message: strip_position(&err.to_string()),
-        }
+        Error::Json { line: err.line(), column: err.column(), message: strip_position(&err.to_string()) }
     }
 }
 

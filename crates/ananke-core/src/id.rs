@@ -64,9 +64,7 @@ impl FromStr for ConstraintId {
         if s.len() != 16 {
             return Err(format!("constraint id {s:?} must be 16 hex digits"));
         }
-        u64::from_str_radix(s, 16)
-            .map(ConstraintId)
-            .map_err(|_| format!("constraint id {s:?} is not hexadecimal"))
+        u64::from_str_radix(s, 16).map(ConstraintId).map_err(|_| format!("constraint id {s:?} is not hexadecimal"))
     }
 }
 

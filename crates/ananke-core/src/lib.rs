@@ -52,15 +52,14 @@ mod set;
 pub use constraint::{Constraint, ConstraintKind, Priority, Severity};
 pub use error::Error;
 pub use facts::{
-    Diagnostic, DiagnosticCode, FileFacts, Finding, FindingKind, Hole, Import, ImportKind,
-    TestItem, TestKind,
+    Diagnostic, DiagnosticCode, FileFacts, Finding, FindingKind, Hole, Import, ImportKind, TestItem, TestKind,
 };
 pub use id::ConstraintId;
 pub use naming::NamingStyle;
 pub use provenance::{Extracted, Location, Provenance, Span, UserOrigin};
 pub use rule::{
-    ErrorStyle, LengthUnit, Member, MemberKind, Owner, OwnerKind, Param, Pattern, Rule, RuleType,
-    Signature, TypeShape, TypeShapeKind,
+    ErrorStyle, LengthUnit, Member, MemberKind, Owner, OwnerKind, Param, Pattern, Rule, RuleType, Signature, TypeShape,
+    TypeShapeKind,
 };
 pub use scope::{Language, Scope, SymbolKind, TestScope};
 pub use set::{ConstraintSet, FORMAT_NAME, FORMAT_VERSION};

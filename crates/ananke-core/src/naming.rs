@@ -24,12 +24,8 @@ pub enum NamingStyle {
 
 impl NamingStyle {
     /// All styles, in declaration order.
-    pub const ALL: [NamingStyle; 4] = [
-        NamingStyle::SnakeCase,
-        NamingStyle::CamelCase,
-        NamingStyle::PascalCase,
-        NamingStyle::ScreamingSnakeCase,
-    ];
+    pub const ALL: [NamingStyle; 4] =
+        [NamingStyle::SnakeCase, NamingStyle::CamelCase, NamingStyle::PascalCase, NamingStyle::ScreamingSnakeCase];
 
     /// The name used in JSON and configuration.
     pub fn as_str(self) -> &'static str {
@@ -63,21 +59,13 @@ impl NamingStyle {
         match self {
             NamingStyle::SnakeCase => {
                 first.is_ascii_lowercase()
-                    && rest
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             }
-            NamingStyle::CamelCase => {
-                first.is_ascii_lowercase() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-            }
-            NamingStyle::PascalCase => {
-                first.is_ascii_uppercase() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
-            }
+            NamingStyle::CamelCase => first.is_ascii_lowercase() && rest.bytes().all(|b| b.is_ascii_alphanumeric()),
+            NamingStyle::PascalCase => first.is_ascii_uppercase() && rest.bytes().all(|b| b.is_ascii_alphanumeric()),
             NamingStyle::ScreamingSnakeCase => {
                 first.is_ascii_uppercase()
-                    && rest
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
             }
         }
     }
@@ -87,28 +75,12 @@ impl NamingStyle {
         let words = split_words(name.strip_prefix("r#").unwrap_or(name));
         let leading: String = name.chars().take_while(|&c| c == '_').collect();
         let body = match self {
-            NamingStyle::SnakeCase => words
-                .iter()
-                .map(|w| w.to_lowercase())
-                .collect::<Vec<_>>()
-                .join("_"),
-            NamingStyle::ScreamingSnakeCase => words
-                .iter()
-                .map(|w| w.to_uppercase())
-                .collect::<Vec<_>>()
-                .join("_"),
+            NamingStyle::SnakeCase => words.iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("_"),
+            NamingStyle::ScreamingSnakeCase => words.iter().map(|w| w.to_uppercase()).collect::<Vec<_>>().join("_"),
             NamingStyle::PascalCase => words.iter().map(|w| capitalize(w)).collect(),
-            NamingStyle::CamelCase => words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    if i == 0 {
-                        w.to_lowercase()
-                    } else {
-                        capitalize(w)
-                    }
-                })
-                .collect(),
+            NamingStyle::CamelCase => {
+                words.iter().enumerate().map(|(i, w)| if i == 0 { w.to_lowercase() } else { capitalize(w) }).collect()
+            }
         };
         leading + &body
     }
@@ -126,8 +98,7 @@ fn split_words(name: &str) -> Vec<String> {
                 && c.is_uppercase()
                 && (chars[i - 1].is_lowercase()
                     || chars[i - 1].is_ascii_digit()
-                    || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
-                        && chars[i - 1].is_uppercase());
+                    || chars.get(i + 1).is_some_and(|n| n.is_lowercase()) && chars[i - 1].is_uppercase());
             if boundary && !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
@@ -143,10 +114,7 @@ fn split_words(name: &str) -> Vec<String> {
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
     match chars.next() {
-        Some(first) => first
-            .to_uppercase()
-            .chain(chars.flat_map(char::to_lowercase))
-            .collect(),
+        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
         None => String::new(),
     }
 }
@@ -161,11 +129,7 @@ impl FromStr for NamingStyle {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let key: String = s
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let key: String = s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
         match key.as_str() {
             "snakecase" | "snake" => Ok(NamingStyle::SnakeCase),
             "camelcase" | "camel" | "lowercamelcase" => Ok(NamingStyle::CamelCase),
@@ -186,10 +150,7 @@ mod tests {
     use super::NamingStyle::{self, CamelCase, PascalCase, ScreamingSnakeCase, SnakeCase};
 
     fn styles(name: &str) -> Vec<NamingStyle> {
-        NamingStyle::ALL
-            .into_iter()
-            .filter(|s| s.matches(name))
-            .collect()
+        NamingStyle::ALL.into_iter().filter(|s| s.matches(name)).collect()
     }
 
     #[test]

@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A region of a source file. Lines and columns are 1-based; columns count bytes, as tree-sitter does.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Span {
     /// Byte offset of the first byte.
     pub start_byte: u32,
@@ -32,11 +30,7 @@ pub struct Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            self.file, self.span.start_line, self.span.start_column
-        )
+        write!(f, "{}:{}:{}", self.file, self.span.start_line, self.span.start_column)
     }
 }
 
@@ -79,10 +73,7 @@ impl Provenance {
     /// Extracted from one place, seen once, with the given confidence.
     pub fn extracted(file: impl Into<String>, span: Span, confidence: f64) -> Self {
         Provenance::Extracted(Extracted {
-            location: Location {
-                file: file.into(),
-                span,
-            },
+            location: Location { file: file.into(), span },
             confidence: confidence.clamp(0.0, 1.0),
             frequency: 1,
         })

@@ -173,10 +173,9 @@ impl Rule {
     pub fn default_kind(&self) -> ConstraintKind {
         match self {
             Rule::Signature(_) | Rule::TypeShape(_) => ConstraintKind::TypeSafety,
-            Rule::Naming { .. }
-            | Rule::Grammar { .. }
-            | Rule::JsonSchema { .. }
-            | Rule::Regex { .. } => ConstraintKind::Syntactic,
+            Rule::Naming { .. } | Rule::Grammar { .. } | Rule::JsonSchema { .. } | Rule::Regex { .. } => {
+                ConstraintKind::Syntactic
+            }
             Rule::ForbidCall { .. }
             | Rule::ForbidPattern { .. }
             | Rule::RequirePattern { .. }
@@ -189,10 +188,9 @@ impl Rule {
     /// The severity a constraint with this rule gets unless told otherwise.
     pub fn default_severity(&self) -> Severity {
         match self {
-            Rule::Naming { .. }
-            | Rule::Length { .. }
-            | Rule::ImportAllow { .. }
-            | Rule::ErrorHandling { .. } => Severity::Warning,
+            Rule::Naming { .. } | Rule::Length { .. } | Rule::ImportAllow { .. } | Rule::ErrorHandling { .. } => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -208,29 +206,17 @@ impl Rule {
     /// Checks structural validity that serde cannot express.
     pub fn validate(&self) -> Result<(), crate::Error> {
         match self {
-            Rule::Length {
-                min: None,
-                max: None,
-                ..
-            } => Err(crate::Error::InvalidRule(
-                "a length rule needs `min`, `max` or both".into(),
-            )),
-            Rule::Length {
-                min: Some(lo),
-                max: Some(hi),
-                unit,
-            } if lo > hi => Err(crate::Error::InvalidRule(format!(
-                "length bound on {unit} has min {lo} greater than max {hi}"
-            ))),
-            Rule::ForbidCall { callee } if callee.trim().is_empty() => Err(
-                crate::Error::InvalidRule("a forbidden call needs a non-empty `callee`".into()),
-            ),
-            Rule::ImportAllow { modules } | Rule::ImportForbid { modules }
-                if modules.is_empty() =>
-            {
-                Err(crate::Error::InvalidRule(
-                    "an import rule needs at least one module".into(),
-                ))
+            Rule::Length { min: None, max: None, .. } => {
+                Err(crate::Error::InvalidRule("a length rule needs `min`, `max` or both".into()))
+            }
+            Rule::Length { min: Some(lo), max: Some(hi), unit } if lo > hi => {
+                Err(crate::Error::InvalidRule(format!("length bound on {unit} has min {lo} greater than max {hi}")))
+            }
+            Rule::ForbidCall { callee } if callee.trim().is_empty() => {
+                Err(crate::Error::InvalidRule("a forbidden call needs a non-empty `callee`".into()))
+            }
+            Rule::ImportAllow { modules } | Rule::ImportForbid { modules } if modules.is_empty() => {
+                Err(crate::Error::InvalidRule("an import rule needs at least one module".into()))
             }
             _ => Ok(()),
         }
@@ -241,12 +227,7 @@ impl Rule {
         match self {
             Rule::Signature(sig) => format!("signature `{}`", sig.header()),
             Rule::TypeShape(shape) => {
-                format!(
-                    "{} `{}` with {} member(s)",
-                    shape.kind.as_str(),
-                    shape.name,
-                    shape.members.len()
-                )
+                format!("{} `{}` with {} member(s)", shape.kind.as_str(), shape.name, shape.members.len())
             }
             Rule::Naming { target, style } => {
                 format!("{} names use {}", target.as_str(), style.as_str())
@@ -284,11 +265,7 @@ impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Pattern::Regex(re) => write!(f, "/{re}/"),
-            Pattern::Query(q) => write!(
-                f,
-                "query `{}`",
-                q.split_whitespace().collect::<Vec<_>>().join(" ")
-            ),
+            Pattern::Query(q) => write!(f, "query `{}`", q.split_whitespace().collect::<Vec<_>>().join(" ")),
         }
     }
 }
@@ -502,11 +479,7 @@ impl Param {
             if let Some(prefix) = self.ty.strip_suffix("Self")
                 && (prefix.is_empty() || prefix.starts_with('&'))
             {
-                let binding = if self.name == "mut self" && prefix.is_empty() {
-                    "mut self"
-                } else {
-                    "self"
-                };
+                let binding = if self.name == "mut self" && prefix.is_empty() { "mut self" } else { "self" };
                 return format!("{prefix}{binding}");
             }
             return format!("{}: {}", self.name, self.ty);
@@ -540,9 +513,7 @@ pub struct TypeShape {
 }
 
 /// What kind of type a [`TypeShape`] describes.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TypeShapeKind {
     /// A struct with named fields, a tuple struct (fields named `0`, `1`, ...) or a unit struct.
@@ -623,10 +594,7 @@ fn default_true() -> bool {
 
 /// Serializes a JSON value with object keys sorted at every level, whatever map type serde_json was built with
 /// (another crate in the build may turn on `preserve_order`), so schemas hash and print canonically.
-fn serialize_sorted<S: Serializer>(
-    value: &serde_json::Value,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_sorted<S: Serializer>(value: &serde_json::Value, serializer: S) -> Result<S::Ok, S::Error> {
     Sorted(value).serialize(serializer)
 }
 

@@ -23,13 +23,8 @@ pub enum Language {
 
 impl Language {
     /// All languages, in declaration order.
-    pub const ALL: [Language; 5] = [
-        Language::Rust,
-        Language::TypeScript,
-        Language::JavaScript,
-        Language::Python,
-        Language::Go,
-    ];
+    pub const ALL: [Language; 5] =
+        [Language::Rust, Language::TypeScript, Language::JavaScript, Language::Python, Language::Go];
 
     /// The name used in JSON, configuration and `--lang`.
     pub fn as_str(self) -> &'static str {
@@ -82,10 +77,7 @@ impl FromStr for Language {
             _ => Language::ALL.into_iter().find(|l| l.as_str() == lower),
         };
         found.ok_or_else(|| {
-            format!(
-                "unknown language {s:?}; expected one of: {}",
-                Language::ALL.map(Language::as_str).join(", ")
-            )
+            format!("unknown language {s:?}; expected one of: {}", Language::ALL.map(Language::as_str).join(", "))
         })
     }
 }
@@ -161,22 +153,17 @@ impl FromStr for SymbolKind {
             "variants" => "variant",
             other => other,
         };
-        SymbolKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == singular)
-            .ok_or_else(|| {
-                format!(
-                    "unknown symbol kind {s:?}; expected one of: {}",
-                    SymbolKind::ALL.map(SymbolKind::as_str).join(", ")
-                )
-            })
+        SymbolKind::ALL.into_iter().find(|k| k.as_str() == singular).ok_or_else(|| {
+            format!(
+                "unknown symbol kind {s:?}; expected one of: {}",
+                SymbolKind::ALL.map(SymbolKind::as_str).join(", ")
+            )
+        })
     }
 }
 
 /// Whether a constraint applies to test code.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TestScope {
     /// Applies everywhere.
@@ -230,20 +217,12 @@ pub struct Scope {
 impl Scope {
     /// A scope for one language.
     pub fn language(language: Language) -> Self {
-        Scope {
-            languages: vec![language],
-            ..Scope::default()
-        }
+        Scope { languages: vec![language], ..Scope::default() }
     }
 
     /// A scope for one symbol of one language.
     pub fn symbol(language: Language, kind: SymbolKind, path: impl Into<String>) -> Self {
-        Scope {
-            languages: vec![language],
-            symbol_kind: Some(kind),
-            symbol: Some(path.into()),
-            ..Scope::default()
-        }
+        Scope { languages: vec![language], symbol_kind: Some(kind), symbol: Some(path.into()), ..Scope::default() }
     }
 
     /// The same scope, restricted to non-test code.

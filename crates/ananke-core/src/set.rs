@@ -51,20 +51,14 @@ struct Document {
 
 impl PartialEq for ConstraintSet {
     fn eq(&self, other: &Self) -> bool {
-        self.constraints == other.constraints
-            && self.files == other.files
-            && self.diagnostics == other.diagnostics
+        self.constraints == other.constraints && self.files == other.files && self.diagnostics == other.diagnostics
     }
 }
 
 impl ConstraintSet {
     /// An empty set.
     pub fn new() -> Self {
-        ConstraintSet {
-            format: FORMAT_NAME,
-            version: FORMAT_VERSION,
-            ..ConstraintSet::default()
-        }
+        ConstraintSet { format: FORMAT_NAME, version: FORMAT_VERSION, ..ConstraintSet::default() }
     }
 
     /// Adds a constraint, or merges it into the one with the same id. Returns the id.
@@ -119,9 +113,7 @@ impl ConstraintSet {
 
     /// The constraints with one rule type.
     pub fn of_type(&self, rule_type: RuleType) -> impl Iterator<Item = &Constraint> {
-        self.constraints
-            .iter()
-            .filter(move |c| c.rule.rule_type() == rule_type)
+        self.constraints.iter().filter(move |c| c.rule.rule_type() == rule_type)
     }
 
     /// Number of constraints.
@@ -143,22 +135,13 @@ impl ConstraintSet {
     /// Sorts constraints by (rule type, symbol, id), a deterministic order independent of insertion order.
     pub fn sort(&mut self) {
         self.constraints.sort_by(|a, b| {
-            (a.rule.rule_type(), &a.scope.symbol, a.id).cmp(&(
-                b.rule.rule_type(),
-                &b.scope.symbol,
-                b.id,
-            ))
+            (a.rule.rule_type(), &a.scope.symbol, a.id).cmp(&(b.rule.rule_type(), &b.scope.symbol, b.id))
         });
         self.reindex();
     }
 
     fn reindex(&mut self) {
-        self.index = self
-            .constraints
-            .iter()
-            .enumerate()
-            .map(|(at, c)| (c.id, at))
-            .collect();
+        self.index = self.constraints.iter().enumerate().map(|(at, c)| (c.id, at)).collect();
     }
 
     /// Counts constraints per rule type, in [`RuleType::ALL`] order, omitting zeros.
@@ -167,11 +150,7 @@ impl ConstraintSet {
         for constraint in &self.constraints {
             counts[constraint.rule.rule_type() as usize] += 1;
         }
-        RuleType::ALL
-            .into_iter()
-            .zip(counts)
-            .filter(|&(_, n)| n > 0)
-            .collect()
+        RuleType::ALL.into_iter().zip(counts).filter(|&(_, n)| n > 0).collect()
     }
 
     /// Compact JSON.
@@ -192,22 +171,14 @@ impl ConstraintSet {
             owned.format = FORMAT_NAME;
             owned.version = FORMAT_VERSION;
         }
-        let result = if pretty {
-            serde_json::to_string_pretty(&*this)
-        } else {
-            serde_json::to_string(&*this)
-        };
+        let result = if pretty { serde_json::to_string_pretty(&*this) } else { serde_json::to_string(&*this) };
         // Every map key in the model is a string and every number finite: serialization cannot fail.
         result.unwrap_or_else(|e| unreachable!("constraint sets always serialize: {e}"))
     }
 
     /// Writes compact JSON to `out`.
     pub fn write_json(&self, out: impl std::io::Write, pretty: bool) -> std::io::Result<()> {
-        let result = if pretty {
-            serde_json::to_writer_pretty(out, self)
-        } else {
-            serde_json::to_writer(out, self)
-        };
+        let result = if pretty { serde_json::to_writer_pretty(out, self) } else { serde_json::to_writer(out, self) };
         result.map_err(std::io::Error::other)
     }
 
@@ -217,23 +188,15 @@ impl ConstraintSet {
     pub fn from_json(text: &str) -> Result<Self, Error> {
         let doc: Document = serde_json::from_str(text).map_err(|e| Error::from_json(&e))?;
         if doc.format != FORMAT_NAME {
-            return Err(Error::WrongFormat {
-                found: doc.format,
-                expected: FORMAT_NAME,
-            });
+            return Err(Error::WrongFormat { found: doc.format, expected: FORMAT_NAME });
         }
         if doc.version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
-                found: doc.version,
-                supported: FORMAT_VERSION,
-            });
+            return Err(Error::UnsupportedVersion { found: doc.version, supported: FORMAT_VERSION });
         }
         let mut set = ConstraintSet::new();
         for (index, mut constraint) in doc.constraints.into_iter().enumerate() {
             constraint.rule.validate().map_err(|e| match e {
-                Error::InvalidRule(reason) => {
-                    Error::InvalidRule(format!("constraint #{index}: {reason}"))
-                }
+                Error::InvalidRule(reason) => Error::InvalidRule(format!("constraint #{index}: {reason}")),
                 other => other,
             })?;
             let stated = constraint.id;

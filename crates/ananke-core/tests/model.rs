@@ -1,9 +1,9 @@
 //! Property tests for the constraint model: stable ids and a lossless JSON round trip.
 
 use ananke_core::{
-    Constraint, ConstraintId, ConstraintKind, ConstraintSet, Error, ErrorStyle, Language,
-    LengthUnit, Member, MemberKind, NamingStyle, Owner, OwnerKind, Param, Pattern, Provenance,
-    Rule, Scope, Severity, Signature, Span, SymbolKind, TestScope, TypeShape, TypeShapeKind,
+    Constraint, ConstraintId, ConstraintKind, ConstraintSet, Error, ErrorStyle, Language, LengthUnit, Member,
+    MemberKind, NamingStyle, Owner, OwnerKind, Param, Pattern, Provenance, Rule, Scope, Severity, Signature, Span,
+    SymbolKind, TestScope, TypeShape, TypeShapeKind,
 };
 use proptest::prelude::*;
 
@@ -23,34 +23,22 @@ fn signature() -> impl Strategy<Value = Signature> {
         proptest::collection::vec((ident(), text()), 0..4),
         proptest::option::of(text()),
         any::<[bool; 4]>(),
-        proptest::option::of(prop_oneof![
-            Just("pub".to_owned()),
-            Just("pub(crate)".to_owned())
-        ]),
+        proptest::option::of(prop_oneof![Just("pub".to_owned()), Just("pub(crate)".to_owned())]),
         proptest::option::of((ident(), proptest::option::of(ident()))),
     )
-        .prop_map(
-            |(name, generics, params, returns, flags, visibility, owner)| Signature {
-                name,
-                generics,
-                params: params
-                    .into_iter()
-                    .map(|(name, ty)| Param { name, ty })
-                    .collect(),
-                returns,
-                is_async: flags[0],
-                is_unsafe: flags[1],
-                is_const: flags[2],
-                documented: flags[3],
-                visibility,
-                owner: owner.map(|(name, trait_name)| Owner {
-                    kind: OwnerKind::Impl,
-                    name,
-                    trait_name,
-                }),
-                ..Signature::default()
-            },
-        )
+        .prop_map(|(name, generics, params, returns, flags, visibility, owner)| Signature {
+            name,
+            generics,
+            params: params.into_iter().map(|(name, ty)| Param { name, ty }).collect(),
+            returns,
+            is_async: flags[0],
+            is_unsafe: flags[1],
+            is_const: flags[2],
+            documented: flags[3],
+            visibility,
+            owner: owner.map(|(name, trait_name)| Owner { kind: OwnerKind::Impl, name, trait_name }),
+            ..Signature::default()
+        })
 }
 
 fn rule() -> impl Strategy<Value = Rule> {
@@ -104,32 +92,17 @@ fn provenance() -> impl Strategy<Value = Provenance> {
         Just(Provenance::user()),
         Just(Provenance::Default),
         (text(), any::<u32>(), 0.0f64..=1.0).prop_map(|(file, line, confidence)| {
-            Provenance::extracted(
-                file,
-                Span {
-                    start_line: line,
-                    end_line: line,
-                    ..Span::default()
-                },
-                confidence,
-            )
+            Provenance::extracted(file, Span { start_line: line, end_line: line, ..Span::default() }, confidence)
         }),
     ]
 }
 
 fn constraint() -> impl Strategy<Value = Constraint> {
-    (
-        rule(),
-        scope(),
-        provenance(),
-        prop::sample::select(Severity::ALL.to_vec()),
-        any::<i16>(),
+    (rule(), scope(), provenance(), prop::sample::select(Severity::ALL.to_vec()), any::<i16>()).prop_map(
+        |(rule, scope, provenance, severity, priority)| {
+            Constraint::new(rule, scope, provenance).with_severity(severity).with_priority(i32::from(priority))
+        },
     )
-        .prop_map(|(rule, scope, provenance, severity, priority)| {
-            Constraint::new(rule, scope, provenance)
-                .with_severity(severity)
-                .with_priority(i32::from(priority))
-        })
 }
 
 proptest! {
@@ -188,9 +161,7 @@ proptest! {
 fn id_is_stable_across_builds() {
     // A fixed id guards the canonical encoding: changing it silently would orphan every stored id.
     let c = Constraint::new(
-        Rule::ForbidCall {
-            callee: "unwrap".into(),
-        },
+        Rule::ForbidCall { callee: "unwrap".into() },
         Scope::language(Language::Rust).excluding_tests(),
         Provenance::user(),
     );
@@ -202,37 +173,17 @@ const STABLE_FORBID_UNWRAP_ID: &str = "dab9a8f47f2d429b";
 
 #[test]
 fn merging_adds_frequency_and_keeps_the_first_location() {
-    let rule = Rule::Naming {
-        target: SymbolKind::Function,
-        style: NamingStyle::SnakeCase,
-    };
+    let rule = Rule::Naming { target: SymbolKind::Function, style: NamingStyle::SnakeCase };
     let at = |file: &str, line| {
-        Provenance::extracted(
-            file,
-            Span {
-                start_line: line,
-                end_line: line,
-                ..Span::default()
-            },
-            0.9,
-        )
+        Provenance::extracted(file, Span { start_line: line, end_line: line, ..Span::default() }, 0.9)
     };
     let mut set = ConstraintSet::new();
-    set.insert(Constraint::new(
-        rule.clone(),
-        Scope::default(),
-        at("b.rs", 3),
-    ));
-    set.insert(
-        Constraint::new(rule.clone(), Scope::default(), at("a.rs", 7))
-            .with_severity(Severity::Error),
-    );
+    set.insert(Constraint::new(rule.clone(), Scope::default(), at("b.rs", 3)));
+    set.insert(Constraint::new(rule.clone(), Scope::default(), at("a.rs", 7)).with_severity(Severity::Error));
     assert_eq!(set.len(), 1);
     let merged = &set.constraints()[0];
     assert_eq!(merged.severity, Severity::Error);
-    let Provenance::Extracted(e) = &merged.provenance else {
-        panic!("still extracted")
-    };
+    let Provenance::Extracted(e) = &merged.provenance else { panic!("still extracted") };
     assert_eq!(e.frequency, 2);
     assert_eq!(e.location.file, "a.rs");
     // A user declaration of the same rule takes over the provenance.
@@ -242,30 +193,15 @@ fn merging_adds_frequency_and_keeps_the_first_location() {
 
 #[test]
 fn reading_rejects_bad_documents_with_precise_errors() {
-    let err = ConstraintSet::from_json(
-        "{\"format\": \"ananke.constraints\", \"version\": 1,\n \"constraints\": [}",
-    )
-    .unwrap_err();
+    let err = ConstraintSet::from_json("{\"format\": \"ananke.constraints\", \"version\": 1,\n \"constraints\": [}")
+        .unwrap_err();
     assert!(matches!(err, Error::Json { line: 2, .. }), "{err}");
 
     let err = ConstraintSet::from_json(r#"{"format": "other", "version": 1}"#).unwrap_err();
-    assert!(
-        err.to_string().contains("not an Ananke constraint set"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("not an Ananke constraint set"), "{err}");
 
-    let err =
-        ConstraintSet::from_json(r#"{"format": "ananke.constraints", "version": 99}"#).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::UnsupportedVersion {
-                found: 99,
-                supported: 1
-            }
-        ),
-        "{err}"
-    );
+    let err = ConstraintSet::from_json(r#"{"format": "ananke.constraints", "version": 99}"#).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedVersion { found: 99, supported: 1 }), "{err}");
 
     let err = ConstraintSet::from_json(
         r#"{"format": "ananke.constraints", "version": 1, "constraints": [
@@ -281,15 +217,9 @@ fn reading_rejects_bad_documents_with_precise_errors() {
              "rule": {"type": "length", "unit": "lines", "min": 10, "max": 2}}]}"#,
     )
     .unwrap_err();
-    assert!(
-        err.to_string().contains("min 10 greater than max 2"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("min 10 greater than max 2"), "{err}");
 
-    let err = ConstraintSet::from_json(
-        r#"{"format": "ananke.constraints", "version": 1, "extra": true}"#,
-    )
-    .unwrap_err();
+    let err = ConstraintSet::from_json(r#"{"format": "ananke.constraints", "version": 1, "extra": true}"#).unwrap_err();
     assert!(err.to_string().contains("unknown field `extra`"), "{err}");
 }
 
