@@ -23,7 +23,7 @@ set -euo pipefail
 
 ALL_CORPORA="rust typescript python go"
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 die() { echo "fetch-corpora: error: $*" >&2; exit 1; }
 log() { echo "fetch-corpora: $*" >&2; }
 
@@ -95,7 +95,20 @@ install_dir() {
 }
 
 done_marker() { echo "$cache/.$1.done"; }
-is_done() { [ "$force" = 0 ] && [ -f "$(done_marker "$1")" ]; }
+# The dirs a corpus is made of: a marker without them means "build again".
+corpus_dirs() {
+  case "$1" in
+    rust) echo "$cache/rust/vendor $cache/rust-nobindings" ;;
+    *) echo "$cache/$1" ;;
+  esac
+}
+is_done() {
+  local d
+  [ "$force" = 0 ] && [ -f "$(done_marker "$1")" ] || return 1
+  for d in $(corpus_dirs "$1"); do
+    [ -d "$d" ] || { log "$1: marker present but $d is missing: rebuilding"; return 1; }
+  done
+}
 # mark_done CORPUS [WHAT...]: the marker holds the build time and what was fetched.
 mark_done() {
   local m; m="$(done_marker "$1")"; shift

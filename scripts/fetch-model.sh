@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --force) force=1; shift ;;
     --list) list=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [ -z "$dir" ] || die "more than one DIR given"; dir="$1"; shift ;;
   esac

@@ -22,7 +22,7 @@ dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) force=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [ -z "$dir" ] || die "more than one DIR given"; dir="$1"; shift ;;
   esac
@@ -55,6 +55,7 @@ fetch() {
   tar -xzf "$work/$name/$tgz" -C "$work/$name/x" --no-same-owner
   [ -f "$work/$name/x/package/models/tokenizer.json" ] ||
     die "$name: $tgz has no package/models/tokenizer.json; it holds: $(cd "$work/$name/x" && find . -type f | head -20 | tr '\n' ' ')"
+  # shellcheck disable=SC2016  # JavaScript template literals, not shell expansions
   # Check that it parses as JSON and looks like a HF tokenizer before installing it.
   node -e '
     const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

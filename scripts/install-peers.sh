@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --semgrep) semgrep=1; shift ;;
     --no-apt) use_apt=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [ -z "$peers" ] || die "more than one PEERS_DIR given"; peers="$1"; shift ;;
   esac
@@ -75,7 +75,9 @@ RG="$(command -v rg || true)"
 command -v npm >/dev/null 2>&1 || die "'npm' not found: install Node.js and npm"
 AST_GREP="$peers/node_modules/.bin/ast-grep"
 have_ag=""
-[ -x "$AST_GREP" ] && have_ag="$("$AST_GREP" --version 2>/dev/null | awk '{print $2}')" || true
+if [ -x "$AST_GREP" ]; then
+  have_ag="$("$AST_GREP" --version 2>/dev/null | awk '{print $2}')" || have_ag=""
+fi
 if [ "$have_ag" = "$AST_GREP_VERSION" ] || { [ -n "$have_ag" ] && [ "$AST_GREP_VERSION" = latest ]; }; then
   log "ast-grep $have_ag already installed in $peers"
 else

@@ -1,1 +1,45 @@
-fn main() {}
+//! The `ananke` command line: extract constraints from code, compile them, check code against them, generate.
+
+mod cmd;
+mod progress;
+mod walk;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Ananke: make the rules a codebase lives by explicit, and enforce them while an LLM writes code.
+#[derive(Parser, Debug)]
+#[command(name = "ananke", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Extract the constraints a codebase follows (signatures, type shapes, naming, error handling, security).
+    Extract(cmd::extract::ExtractArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Extract(args) => cmd::extract::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`ananke extract . | head`) is the reader's choice, not a failure (as in ripgrep).
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err:#}");
+            ExitCode::from(cmd::EXIT_USAGE)
+        }
+    }
+}

@@ -265,7 +265,18 @@ impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Pattern::Regex(re) => write!(f, "/{re}/"),
-            Pattern::Query(q) => write!(f, "query `{}`", q.split_whitespace().collect::<Vec<_>>().join(" ")),
+            Pattern::Query(q) => {
+                // A query that starts with a comment names itself by that comment's first line.
+                let title = q.lines().next().and_then(|l| l.strip_prefix(';')).map(str::trim).filter(|t| !t.is_empty());
+                if let Some(title) = title {
+                    write!(f, "query ({})", title.trim_end_matches('.'))
+                } else {
+                    let flat = q.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let cut = flat.char_indices().nth(60).map_or(flat.len(), |(i, _)| i);
+                    let ellipsis = if cut < flat.len() { "…" } else { "" };
+                    write!(f, "query `{}{ellipsis}`", &flat[..cut])
+                }
+            }
         }
     }
 }
@@ -472,8 +483,11 @@ impl Param {
         self.name == "self" || self.name == "mut self"
     }
 
-    /// The parameter as Rust source: `x: u8`, `&mut self`, `self: Box<Self>`.
+    /// The parameter as Rust source: `x: u8`, `&mut self`, `self: Box<Self>`, `...` (an unnamed C variadic).
     pub fn render(&self) -> String {
+        if self.name.is_empty() {
+            return self.ty.clone();
+        }
         if self.is_self() {
             // `&'a mut Self` is written `&'a mut self`; other explicit types keep the `self: T` form.
             if let Some(prefix) = self.ty.strip_suffix("Self")

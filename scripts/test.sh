@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Run every check CI runs: formatting, clippy with warnings as errors, the crate-boundary checks, and all tests.
+# Installs what it needs itself and is safe to re-run.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    tests only (no fmt/clippy), for the edit-test loop
+#
+# Environment: CARGO_BUILD_JOBS (default 2, the size of the CI machines).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
+# Snapshot tests never rewrite snapshots here: a difference is a failure to review with `cargo insta review`.
+export INSTA_UPDATE=no
+export CI="${CI:-true}"
+
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+
+command -v cargo >/dev/null || { echo "test.sh: cargo not found; install the Rust toolchain (rust-toolchain.toml pins it)" >&2; exit 1; }
+# A C compiler builds tree-sitter's grammars.
+if ! command -v cc >/dev/null; then
+  step "installing a C compiler"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gcc >/dev/null; else sudo apt-get install -y -qq gcc; fi
+fi
+
+if [ "$quick" = 0 ]; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+
+  step "cargo clippy -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+
+  step "crate boundaries"
+  # clew and braid never depend on each other; braid never compiles tree-sitter (DESIGN.md invariants).
+  for pair in "braid clew" "clew braid" "braid tree-sitter" "ananke-core tree-sitter"; do
+    # shellcheck disable=SC2086 # splitting the pair into two words is the point
+    set -- $pair
+    if tree_err=$(cargo tree -p "$1" -e normal -i "$2" --locked 2>&1 >/dev/null); then
+      echo "crate boundary violated: $1 depends on $2" >&2
+      exit 1
+    elif ! grep -q "did not match any packages" <<<"$tree_err"; then
+      echo "cargo tree failed: $tree_err" >&2
+      exit 1
+    fi
+  done
+  echo "ok"
+fi
+
+step "cargo test"
+cargo test --workspace --locked
+
+echo
+echo "all checks passed in $((SECONDS - started)) s"
