@@ -95,7 +95,7 @@ pub fn files(paths: &[PathBuf], options: &WalkOptions) -> anyhow::Result<(Vec<Fo
                     }
                 }
                 Err(err) => {
-                    problems.push(WalkProblem { path: error_path(&err).unwrap_or_default(), message: err.to_string() })
+                    problems.push(WalkProblem { path: error_path(&err).unwrap_or_default(), message: err.to_string() });
                 }
             }
         }

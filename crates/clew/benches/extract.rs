@@ -70,7 +70,7 @@ fn mining(c: &mut Criterion) {
         .enumerate()
         .map(|(i, (_, bytes))| clew::extract_file(&format!("src/f{i}.rs"), bytes, &ExtractConfig::default()))
         .collect();
-    c.bench_function("mine/3_files", |b| b.iter(|| clew::mine(&extractions, &MineConfig::default())));
+    c.bench_function("mine/3_files", |b| b.iter(|| clew::mine(extractions.clone(), &MineConfig::default())));
 }
 
 fn corpus(c: &mut Criterion) {

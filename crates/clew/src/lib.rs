@@ -126,5 +126,5 @@ pub fn extract_files(sources: &[Source<'_>], config: &ExtractConfig) -> Vec<File
 
 /// Extracts many files and mines them into one constraint set.
 pub fn extract(sources: &[Source<'_>], config: &ExtractConfig, mine_config: &MineConfig) -> ConstraintSet {
-    mine(&extract_files(sources, config), mine_config)
+    mine(extract_files(sources, config), mine_config)
 }

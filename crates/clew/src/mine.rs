@@ -93,43 +93,40 @@ const SECURITY_RULES: [SecurityRule; 5] = [
 ];
 
 /// Turns per-file extractions into one constraint set. Files are taken in path order, so the result does not
-/// depend on the order of `files`.
-pub fn mine(files: &[FileExtraction], config: &MineConfig) -> ConstraintSet {
-    let mut files: Vec<&FileExtraction> = files.iter().collect();
+/// depend on the order of `files`. Takes the extractions by value: their signatures, shapes and facts move into
+/// the set instead of being copied.
+pub fn mine(mut files: Vec<FileExtraction>, config: &MineConfig) -> ConstraintSet {
     files.sort_by(|a, b| a.path().cmp(b.path()));
 
     let mut set = ConstraintSet::new();
-    let rust_files: Vec<&FileExtraction> =
-        files.iter().copied().filter(|f| f.facts.language == Language::Rust).collect();
+    let rust_files: Vec<&FileExtraction> = files.iter().filter(|f| f.facts.language == Language::Rust).collect();
     if !rust_files.is_empty() {
         conventions(&rust_files, config, &mut set);
     }
 
-    for file in &files {
-        let path = file.path();
-        let language = file.facts.language;
+    for file in files {
+        let FileExtraction { facts, signatures, shapes, diagnostics, .. } = file;
+        let language = facts.language;
         if config.signatures {
-            for symbol in &file.signatures {
-                let scope = Scope::symbol(language, SymbolKind::Function, symbol.path.clone());
-                let provenance = Provenance::extracted(path, symbol.span, 1.0);
-                set.insert(Constraint::new(Rule::Signature(symbol.item.clone()), scope, provenance));
+            for symbol in signatures {
+                let scope = Scope::symbol(language, SymbolKind::Function, symbol.path);
+                let provenance = Provenance::extracted(&facts.path, symbol.span, 1.0);
+                set.insert(Constraint::new(Rule::Signature(symbol.item), scope, provenance));
             }
         }
         if config.shapes {
-            for symbol in &file.shapes {
-                let scope = Scope::symbol(language, SymbolKind::Type, symbol.path.clone());
-                let provenance = Provenance::extracted(path, symbol.span, 1.0);
-                set.insert(Constraint::new(Rule::TypeShape(symbol.item.clone()), scope, provenance));
+            for symbol in shapes {
+                let scope = Scope::symbol(language, SymbolKind::Type, symbol.path);
+                let provenance = Provenance::extracted(&facts.path, symbol.span, 1.0);
+                set.insert(Constraint::new(Rule::TypeShape(symbol.item), scope, provenance));
             }
         }
-    }
-    for file in files {
         // Files no extractor could read appear only through their diagnostic.
-        let unsupported = file.diagnostics.iter().any(|d| d.code == ananke_core::DiagnosticCode::UnsupportedLanguage);
+        let unsupported = diagnostics.iter().any(|d| d.code == ananke_core::DiagnosticCode::UnsupportedLanguage);
         if !unsupported {
-            set.files.push(file.facts.clone());
+            set.files.push(facts);
         }
-        set.diagnostics.extend(file.diagnostics.iter().cloned());
+        set.diagnostics.extend(diagnostics);
     }
     set
 }

@@ -112,7 +112,8 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<ExitCode> {
 
     let mine_config =
         MineConfig { signatures: !args.conventions_only, shapes: !args.conventions_only, ..MineConfig::default() };
-    let mut set = clew::mine(&extractions, &mine_config);
+    let bytes: u64 = extractions.iter().map(|x| x.facts.bytes).sum();
+    let mut set = clew::mine(extractions, &mine_config);
     set.diagnostics.extend(problems.into_iter().map(|p| Diagnostic {
         file: p.path,
         severity: Severity::Error,
@@ -121,8 +122,6 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<ExitCode> {
         line: None,
         column: None,
     }));
-    let bytes: u64 = extractions.iter().map(|x| x.facts.bytes).sum();
-    drop(extractions);
 
     if let Some(output) = &args.output {
         write_json(&set, output)?;

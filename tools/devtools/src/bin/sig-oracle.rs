@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         extractions.push(extraction);
     }
     let config = clew::MineConfig { shapes: false, ..clew::MineConfig::default() };
-    let set = clew::mine(&extractions, &config);
+    let set = clew::mine(extractions, &config);
     clew_unique += set.of_type(ananke_core::RuleType::Signature).count();
 
     per_file_mismatches.sort_by_key(|(_, a, b)| std::cmp::Reverse(a.abs_diff(*b)));
