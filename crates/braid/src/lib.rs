@@ -1,2 +1,90 @@
-//! Compiles Ananke constraint sets into an enforceable IR (filled in by later work).
+//! braid compiles a [`ConstraintSet`](ananke_core::ConstraintSet) into a [`ConstraintIR`] that a token-level engine
+//! can enforce while a model writes code.
+//!
+//! The three types to know:
+//!
+//! - [`CompileConfig`]: the language, the [`Target`] (a function body for a fixed signature, a whole item, or a
+//!   JSON value), [`Limits`], strictness and the [`Context`] the code will live in.
+//! - [`ConstraintIR`]: the result. A grammar in llguidance's Lark dialect (so vLLM, SGLang and llama.cpp accept it
+//!   as-is), a JSON schema, named regexes, forbidden strings, length bounds, post-generation checks, known symbols,
+//!   the conflicts found and how they were resolved, and for every input constraint what became of it. Every element
+//!   lists the ids of the constraints that produced it. Versioned, serde JSON, content-hashed with xxh3-128.
+//! - [`Compiler`]: the incremental compiler. It keeps each constraint's lowered fragment keyed by id; after a change
+//!   only the affected constraints are analyzed, resolved and lowered again, and the result is byte-identical to a
+//!   cold [`compile`].
+//!
+//! # How it works
+//!
+//! 1. **Analysis** (per constraint): does it apply (language, tests, paths, symbol, target)? Which conflict buckets
+//!    does it join (`(rule family, target)`: the symbol kind of a naming rule, the callee word of a forbidden call or
+//!    required pattern, the symbol of a signature, the module of an import rule)? What does it ban?
+//! 2. **Dependency graph** ([`DependencyGraph`], petgraph): a signature depends on the type shapes it names and on
+//!    the function naming rule, a type shape on its members' shapes and on the type naming rule, a forbidden call on
+//!    a path on the import rules of its modules, an overridden constraint on its winner. Lowering runs in
+//!    topological order; cycles are reported in the IR with their ids, never a panic.
+//! 3. **Conflicts**: members of one bucket are compared, strongest first (user over extracted over default, then
+//!    severity, then priority, then confidence, then the smaller id); a loser is recorded with its winner and a
+//!    one-line reason and dropped. Regex questions (empty intersection, a required pattern that can only match banned
+//!    text) are decided on bounded regex-automata DFAs and reported "undecided" past the bound. Nothing is dropped
+//!    silently; [`CompileConfig::strict`] turns any conflict into [`Error::Conflicts`].
+//! 4. **Lowering and assembly**: fragments are merged in canonical order into the IR and the grammar is emitted.
+//!
+//! # The fn-body grammar
+//!
+//! The fixed header is a string literal; the body is `block: LBRACE block* RBRACE`, where each lexeme starts with a
+//! brace and runs to the next one (`LBRACE: ("{" CHUNK) & ~(ANY FORBIDDEN ANY)`, a chunk being brace-free atoms:
+//! strings, chars, lifetimes and line comments count as atoms, so braces inside them do not count). Braces balance
+//! at any depth, and because two chunks are never adjacent a forbidden string cannot be split across two lexemes
+//! (unless its match contains a brace). Bans also apply inside comments and strings (simple and sound; a banned call
+//! in a string literal is rejected although harmless). Naming rules ban declarations that break them
+//! (`let parseHeader` under snake_case variables) the same way. Required patterns, whole-output regexes and length
+//! bounds are not in the grammar (a context-free body cannot count across lexemes): they are in the IR for the
+//! token-level checker and in `checks` for the post-generation check.
+//!
+//! ```
+//! use ananke_core::{Constraint, ConstraintSet, Language, NamingStyle, Provenance, Rule, Scope, SymbolKind};
+//! use braid::{CompileConfig, Target};
+//!
+//! let mut set = ConstraintSet::new();
+//! set.insert(Constraint::new(Rule::ForbidCall { callee: "unwrap".into() }, Scope::default(), Provenance::user()));
+//! set.insert(Constraint::new(
+//!     Rule::Naming { target: SymbolKind::Variable, style: NamingStyle::SnakeCase },
+//!     Scope::default(),
+//!     Provenance::user(),
+//! ));
+//! let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: "fn parse(s: &str) -> u8".into() });
+//! let ir = braid::compile(&set, &config).unwrap();
+//!
+//! assert!(ir.grammar.as_ref().unwrap().lark.contains("FORBIDDEN"));
+//! assert_eq!(ir.forbidden.len(), 2);
+//! assert!(ir.conflicts.is_empty());
+//! let back = braid::ConstraintIR::from_json(&ir.to_json()).unwrap();
+//! assert_eq!(back, ir);
+//! println!("{}", braid::explain(&ir));
+//! ```
 #![deny(missing_docs)]
+
+mod analyze;
+mod compiler;
+mod config;
+mod conflict;
+mod error;
+mod explain;
+mod grammar;
+mod graph;
+mod ir;
+mod lang;
+mod lower;
+mod pattern;
+
+pub use compiler::{COMPILER, CompileStats, Compiler, compile, detect_conflicts};
+pub use config::{CompileConfig, Context, Limits, Target};
+pub use conflict::compare;
+pub use error::Error;
+pub use explain::explain;
+pub use graph::DependencyGraph;
+pub use ir::{
+    Check, Conflict, ConflictKind, ConstraintEntry, ConstraintIR, Decider, ForbiddenString, Grammar, GrammarPart,
+    IR_FORMAT, IR_VERSION, IrHash, JsonSchema, KnownSymbol, LengthBound, Origin, Outcome, RegexElement, RegexRole,
+    Status, Via,
+};
