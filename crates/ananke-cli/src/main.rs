@@ -21,12 +21,15 @@ struct Cli {
 enum Command {
     /// Extract the constraints a codebase follows (signatures, type shapes, naming, error handling, security).
     Extract(cmd::extract::ExtractArgs),
+    /// Compile a constraint set into an IR: Lark grammar, JSON schema, regexes, forbidden strings, conflicts.
+    Compile(cmd::compile::CompileArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Extract(args) => cmd::extract::run(args),
+        Command::Compile(args) => cmd::compile::run(args),
     };
     match result {
         Ok(code) => code,

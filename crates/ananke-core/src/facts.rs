@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::constraint::Severity;
+use crate::constraint::{ConstraintKind, Severity};
+use crate::id::ConstraintId;
 use crate::provenance::Span;
-use crate::rule::Signature;
+use crate::rule::{Rule, Signature};
 use crate::scope::Language;
 
 /// What the extractor read off one file.
@@ -271,4 +272,29 @@ pub enum DiagnosticCode {
     UnsupportedLanguage,
     /// The parser gave up (it hit its time or size budget).
     ParseFailed,
+}
+
+/// A place where code breaks a constraint, found by `clew`'s linter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The constraint broken.
+    pub constraint: ConstraintId,
+    /// The constraint's user-facing label, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The rule broken.
+    pub rule: Rule,
+    /// The constraint's kind.
+    pub kind: ConstraintKind,
+    /// The constraint's severity.
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The file.
+    pub file: String,
+    /// Where in the file.
+    pub span: Span,
+    /// A concrete fix, when there is one (`rename to parse_header`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }

@@ -53,6 +53,7 @@ pub use constraint::{Constraint, ConstraintKind, Priority, Severity};
 pub use error::Error;
 pub use facts::{
     Diagnostic, DiagnosticCode, FileFacts, Finding, FindingKind, Hole, Import, ImportKind, TestItem, TestKind,
+    Violation,
 };
 pub use id::ConstraintId;
 pub use naming::NamingStyle;

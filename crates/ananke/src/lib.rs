@@ -4,7 +4,8 @@
 //! This crate is the facade to depend on. It re-exports the pipeline's crates:
 //!
 //! - [`core`] (`ananke-core`): the typed constraint model — [`Constraint`], [`Rule`], [`ConstraintSet`];
-//! - [`clew`]: extraction of constraints from source code with tree-sitter.
+//! - [`clew`]: extraction of constraints from source code with tree-sitter;
+//! - [`braid`]: compilation of a constraint set into an enforceable IR (grammar, schema, regexes, conflicts).
 //!
 //! ```
 //! let code = b"pub fn area(width: f64, height: f64) -> f64 { width * height }";
@@ -16,6 +17,7 @@
 
 pub use ananke_core as core;
 pub use ananke_core::{Constraint, ConstraintId, ConstraintKind, ConstraintSet, Language, Rule, Scope, Severity};
+pub use braid;
 pub use clew;
 
 /// Extracts and mines a batch of in-memory sources with default settings.

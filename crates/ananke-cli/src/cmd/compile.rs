@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ananke::ananke_core::{ConstraintSet, Language};
 use ananke::braid::{self, CompileConfig, Target};
+use ananke::core::{ConstraintSet, Language};
 use anyhow::{Context, bail};
 
 /// What `--target` accepts.

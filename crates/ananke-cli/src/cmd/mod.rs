@@ -1,5 +1,6 @@
 //! One module per subcommand; each exposes its clap `Args` and a `run` function.
 
+pub mod compile;
 pub mod extract;
 
 /// Exit code for unusable arguments or input that stops the whole command (clap uses 2 as well).
