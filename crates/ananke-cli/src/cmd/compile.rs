@@ -79,18 +79,15 @@ pub fn run(args: &CompileArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let json = ir.to_json_pretty();
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, format!("{json}\n")).with_context(|| format!("writing {}", path.display()))?;
-            if args.explain {
-                write_or_ignore_broken_pipe(&mut std::io::stdout().lock(), &braid::explain(&ir))?;
-            }
+    if let Some(path) = &args.output {
+        std::fs::write(path, format!("{json}\n")).with_context(|| format!("writing {}", path.display()))?;
+        if args.explain {
+            write_or_ignore_broken_pipe(&mut std::io::stdout().lock(), &braid::explain(&ir))?;
         }
-        None => {
-            write_or_ignore_broken_pipe(&mut std::io::stdout().lock(), &format!("{json}\n"))?;
-            if args.explain {
-                eprint!("{}", braid::explain(&ir));
-            }
+    } else {
+        write_or_ignore_broken_pipe(&mut std::io::stdout().lock(), &format!("{json}\n"))?;
+        if args.explain {
+            eprint!("{}", braid::explain(&ir));
         }
     }
     Ok(ExitCode::SUCCESS)
