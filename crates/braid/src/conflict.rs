@@ -49,29 +49,48 @@ fn origin_word(c: &Constraint) -> &'static str {
 pub(crate) struct Resolver<'l> {
     limits: &'l Limits,
     cache: HashMap<(u8, String, String), Answer>,
+    dfas: pattern::DfaCache,
+    /// Automaton questions asked for the current bucket (bounded by [`MAX_QUESTIONS_PER_BUCKET`]).
+    asked: usize,
 }
+
+/// Past this many automaton questions in one bucket, further pairs are reported undecided: a bucket where hundreds
+/// of rules mention one word would otherwise make detection quadratic.
+const MAX_QUESTIONS_PER_BUCKET: usize = 256;
 
 /// A bucket member: the constraint and what it brings to this bucket.
 pub(crate) type Member<'c> = (&'c Constraint, &'c Side);
 
 impl<'l> Resolver<'l> {
     pub(crate) fn new(limits: &'l Limits) -> Self {
-        Resolver { limits, cache: HashMap::new() }
+        Resolver { limits, cache: HashMap::new(), dfas: pattern::DfaCache::default(), asked: 0 }
     }
 
     fn ask(&mut self, question: u8, a: &str, b: &str) -> Answer {
         let limits = self.limits;
-        *self.cache.entry((question, a.to_owned(), b.to_owned())).or_insert_with(|| match question {
-            0 => pattern::intersection_empty(a, b, limits.regex_dfa_bytes, limits.regex_product_states),
+        let key = (question, a.to_owned(), b.to_owned());
+        if let Some(answer) = self.cache.get(&key) {
+            return *answer;
+        }
+        self.asked += 1;
+        if self.asked > MAX_QUESTIONS_PER_BUCKET {
+            return Answer::Undecided;
+        }
+        let dfas = &mut self.dfas;
+        let answer = match question {
+            0 => pattern::intersection_empty(dfas, a, b, limits.regex_dfa_bytes, limits.regex_product_states),
             // A required match is taken to start at an identifier boundary (`panic!\(` means the macro, not
             // `my_panic!(`), like the bans it is compared with.
             _ => pattern::every_match_contains(
+                dfas,
                 &format!("{}(?:{a})", pattern::NON_WORD),
                 b,
                 limits.regex_dfa_bytes,
                 limits.regex_product_states,
             ),
-        })
+        };
+        self.cache.insert(key, answer);
+        answer
     }
 
     /// The conflicts in one bucket, sorted by (loser, winner).
@@ -80,6 +99,7 @@ impl<'l> Resolver<'l> {
             return Vec::new();
         }
         members.sort_by(|a, b| compare(b.0, a.0).0);
+        self.asked = 0;
         let mut out = Vec::new();
         match key {
             BucketKey::Naming(_) | BucketKey::Signature { .. } | BucketKey::TypeShape { .. } | BucketKey::Grammar => {

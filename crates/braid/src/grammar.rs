@@ -1,19 +1,18 @@
 //! Emits the Lark grammar (llguidance's dialect) for a target from the merged IR elements.
 //!
-//! A brace-language body is a small context-free grammar, `block: LBRACE block* RBRACE`, whose lexemes each start
-//! with a brace and run to the next one: `LBRACE: ("{" CHUNK) & ~(ANY FORBIDDEN ANY)`, where a chunk is a run of
-//! brace-free atoms (strings, chars, lifetimes and line comments count as atoms, so braces inside them do not
-//! count). Braces therefore always balance, and since two chunks are never adjacent, a forbidden string cannot be
-//! split across two lexemes unless its match itself contains a brace. Bans also apply inside comments and string
-//! literals (simple and sound; a banned call inside a string is rejected although harmless). A Python body is one
-//! lexeme.
+//! A brace-language body is a small context-free grammar, `block: "{" body "}"` with `body: CODE? (item CODE?)*`,
+//! over the lexemes of [`crate::body`]: ASCII code runs that carry the bans (`CODE: /class+/ & ~FORBIDDEN`) and
+//! items (blocks, literals, comments, a division sign). Braces always balance, and since two code runs are never
+//! adjacent, a forbidden string cannot be split across two lexemes. A Python body is an indented first code run
+//! followed by items and code runs.
 
 use std::fmt::Write as _;
 
 use ananke_core::{ConstraintId, Language, SymbolKind};
 
+use crate::body;
 use crate::ir::{ForbiddenString, Grammar, GrammarPart, RegexElement, RegexRole};
-use crate::pattern::{NON_WORD, lark_regex, lark_string};
+use crate::pattern::{lark_regex, lark_string};
 
 /// What the grammar is built from.
 pub(crate) struct Inputs<'a> {
@@ -58,88 +57,73 @@ impl Builder {
 }
 
 /// The rules shared by every code target: the body and its bans. Returns the name of the rule for the generated
-/// text.
+/// text. The lexemes are described in [`crate::body`]; bans are checked inside each code run, with a
+/// non-identifier boundary implied at both of its edges.
 fn generated_rule(b: &mut Builder, inputs: &Inputs<'_>) -> &'static str {
-    let mut bans = String::new();
+    let lex = body::lexemes(inputs.language);
+    let code_class = lex.code_class;
+    let mut code = format!("/{code_class}+/");
     if !inputs.forbidden.is_empty() {
-        // Bans that start at an identifier boundary share that boundary: `NON_WORD (core_0 | core_1 | ...)` keeps
-        // llguidance's derivative lexer to one partial match per position instead of one per ban.
-        let mut bounded = Vec::new();
-        let mut others = Vec::new();
-        let mut ends = Vec::new();
+        // A code run is banned when a ban matches inside it, or at its start (the leading boundary implied), at its
+        // end (the trailing boundary implied), or as the whole run. Bans are grouped by leading boundary class and
+        // by whether they have a trailing one, and each group's cores are one alternation inside a concatenation
+        // (`(ASCII LEAD)? (CORE_0 | CORE_1 | ...) ASCII`): llguidance's derivative lexer then keeps each group as
+        // one expression whose derivatives it caches, instead of flattening every ban into every lexer state. With
+        // this shape the lexer's cost per step no longer grows with the number of bans.
+        let mut groups: Vec<(&str, Vec<String>, Vec<String>)> = Vec::new();
         for (i, f) in inputs.forbidden.iter().enumerate() {
             let name = format!("FORBID_{i}");
-            if let Some(core) = f.pattern.strip_prefix(NON_WORD) {
-                b.part(
-                    &name,
-                    &lark_regex(core),
-                    &format!("forbid {} (after a non-identifier character)", f.description),
-                    &f.sources,
-                );
-                bounded.push(name.clone());
+            let split = body::split_ban(&f.pattern);
+            let edges = match (split.lead.is_some(), split.trail.is_some()) {
+                (true, true) => " (between non-identifier characters)",
+                (true, false) => " (after a non-identifier character)",
+                (false, true) => " (before a non-identifier character)",
+                (false, false) => "",
+            };
+            b.part(&name, &lark_regex(split.core), &format!("forbid {}{edges}", f.description), &f.sources);
+            let lead = split.lead.unwrap_or("");
+            let at = if let Some(at) = groups.iter().position(|(l, _, _)| *l == lead) {
+                at
             } else {
-                b.part(&name, &lark_regex(&f.pattern), &format!("forbid {}", f.description), &f.sources);
-                others.push(name.clone());
+                groups.push((lead, Vec::new(), Vec::new()));
+                groups.len() - 1
+            };
+            if split.trail.is_some() { groups[at].2.push(name) } else { groups[at].1.push(name) }
+        }
+        let mut forms: Vec<String> = Vec::new();
+        for (lead, open, closed) in &groups {
+            let mut inner = Vec::new();
+            if !open.is_empty() {
+                inner.push(format!("({}) ASCII", open.join(" | ")));
             }
-            // A ban that needs a non-identifier character after the match also holds at the end of a chunk, since
-            // what follows a chunk is always a brace.
-            if let Some(core) = f.pattern.strip_suffix(NON_WORD) {
-                b.line(&format!("{name}_AT_END: {}", lark_regex(core)));
-                ends.push(format!("{name}_AT_END"));
+            if !closed.is_empty() {
+                inner.push(format!("({}) ({} ASCII)?", closed.join(" | "), lark_regex(body::TRAIL)));
             }
+            let prefix = if lead.is_empty() { "ASCII".to_owned() } else { format!("(ASCII {})?", lark_regex(lead)) };
+            forms.push(format!("{prefix} ({})", inner.join(" | ")));
         }
-        let mut alternatives = Vec::new();
-        if !bounded.is_empty() {
-            alternatives.push(format!("{} ({})", lark_regex(NON_WORD), bounded.join(" | ")));
-        }
-        alternatives.extend(others);
-        b.line(&format!("FORBIDDEN: {}", alternatives.join(" | ")));
-        bans.push_str(" & ~(ANY FORBIDDEN ANY)");
-        if !ends.is_empty() {
-            b.line(&format!("FORBIDDEN_AT_END: {}", ends.join(" | ")));
-            bans.push_str(" & ~(ANY FORBIDDEN_AT_END)");
-        }
+        b.line(&format!("FORBIDDEN: {}", forms.join(" | ")));
+        code.push_str(" & ~FORBIDDEN");
+        b.line(r"ASCII: /[\x00-\x7f]*/");
     }
-    if inputs.language == Language::Python {
-        // An indented block: one or more lines, each blank or indented, at least one with code; one lexeme.
-        b.line(&format!(r"GENERATED: (/(?:\n(?:[ \t]+[^\n]*)?)+/ & ANY /\n[ \t]+[^ \t\n]/ ANY){bans}"));
-        b.line("ANY: /(?s:.*)/");
-        return "GENERATED";
+    let names: Vec<&str> = lex.items.iter().map(|i| i.name).collect();
+    if lex.braces {
+        b.line("generated: block");
+        b.line("block: \"{\" body \"}\"");
+        b.line("body: CODE? (item CODE?)*");
+        b.line(&format!("item: block | {}", names.join(" | ")));
+    } else {
+        // An indented block: the first code run starts with a line break and an indented statement.
+        b.line("generated: FIRST (item CODE?)*");
+        b.line(&format!("item: {}", names.join(" | ")));
+        let first = format!(r"/\n+[ \t]+[!$-&(-\[\]-~]{code_class}*/");
+        let first = if inputs.forbidden.is_empty() { first } else { format!("{first} & ~FORBIDDEN") };
+        b.line(&format!("FIRST: {first}"));
     }
-    // Every lexeme of the body starts with a brace and runs to the next one, so a ban's leading non-identifier
-    // character can be that brace, and no ban can be split across two lexemes unless its match contains a brace.
-    b.line("generated: block");
-    b.line("block: LBRACE block* RBRACE");
-    b.line(&format!("LBRACE: (\"{{\" CHUNK){bans}"));
-    b.line(&format!("RBRACE: (\"}}\" CHUNK){bans}"));
-    b.line("CHUNK: ATOM*");
-    match inputs.language {
-        Language::Rust => {
-            b.line(r#"ATOM: /[^{}"'\/]/ | STRING | CHAR | LIFETIME | COMMENT | SLASH"#);
-            b.line(r#"STRING: /"(?:[^"\\]|\\(?s:.))*"/"#);
-            b.line(r"CHAR: /'(?:[^'\\\n]|\\[^\n]{1,10})'/");
-            b.line(r"LIFETIME: /'[A-Za-z_][A-Za-z0-9_]*/");
-            b.line(r#"SLASH: /\/[^\/*{}"']/"#);
-        }
-        Language::Go => {
-            b.line(r#"ATOM: /[^{}"'`\/]/ | STRING | RAW_STRING | RUNE | COMMENT | SLASH"#);
-            b.line(r#"STRING: /"(?:[^"\\\n]|\\.)*"/"#);
-            b.line(r"RAW_STRING: /`[^`]*`/");
-            b.line(r"RUNE: /'(?:[^'\\\n]|\\[^\n]{1,10})'/");
-            b.line(r#"SLASH: /\/[^\/*{}"'`]/"#);
-        }
-        Language::TypeScript | Language::JavaScript | Language::Python => {
-            b.line(r#"ATOM: /[^{}"'`\/]/ | STRING | TEMPLATE | COMMENT | SLASH"#);
-            b.line(r#"STRING: /"(?:[^"\\\n]|\\.)*"/ | /'(?:[^'\\\n]|\\.)*'/"#);
-            b.line(r"TEMPLATE: /`(?:[^`\\]|\\(?s:.))*`/");
-            b.line(r#"SLASH: /\/[^\/*{}"'`]/"#);
-        }
+    b.line(&format!("CODE: {code}"));
+    for item in lex.items {
+        b.line(&format!("{}: {}", item.name, lark_regex(item.regex)));
     }
-    // Line comments only: with block comments in the atom set, llguidance's derivative lexer builds too many
-    // expressions once chunks are intersected with the bans. `/*` cannot be produced at all (a `/` must be followed
-    // by something else), so the approximation stays sound; bodies use `//` comments.
-    b.line(r"COMMENT: /\/\/[^\n]*\n/");
-    b.line("ANY: /(?s:.*)/");
     "generated"
 }
 
@@ -150,7 +134,7 @@ pub(crate) fn fn_body(inputs: &Inputs<'_>, header: &str, header_sources: &[Const
     if inputs.language != Language::Python {
         fixed.push(' ');
     }
-    let rule = if inputs.language == Language::Python { "GENERATED" } else { "generated" };
+    let rule = "generated";
     b.line(&format!("start: HEADER {rule}"));
     b.part("HEADER", &lark_string(&fixed), "the fixed signature", header_sources);
     generated_rule(&mut b, inputs);
@@ -189,6 +173,7 @@ pub(crate) fn rust_item(inputs: &Inputs<'_>) -> Grammar {
         r#"bounds: bound ("+" bound)*"#,
         r#"bound: path | "?" path | LIFETIME | "(" path ")""#,
         r"IDENT: /[A-Za-z_][A-Za-z0-9_]*/",
+        r"LIFETIME: /'[A-Za-z_][A-Za-z0-9_]*/",
         r"ARRAY_LEN: /[A-Za-z0-9_]+/",
     ] {
         b.line(line);

@@ -10,9 +10,13 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// A dependency graph over constraint ids. Edges point from a constraint to what it depends on.
+///
+/// Many constraints can depend on many providers of one key (every signature on every function naming rule), so
+/// such a shared dependency is stored once, through a hub node: `dependent -> hub -> provider` instead of one edge
+/// per pair. Paths between constraints, and so cycles and the topological order, are the same.
 #[derive(Debug, Default)]
 pub struct DependencyGraph {
-    graph: DiGraph<ConstraintId, ()>,
+    graph: DiGraph<Option<ConstraintId>, ()>,
     index: HashMap<ConstraintId, NodeIndex>,
 }
 
@@ -36,38 +40,95 @@ impl DependencyGraph {
         g
     }
 
+    /// Builds the graph from nodes, direct `(dependent, dependency)` edges, and shared dependencies: each
+    /// `(dependents, dependencies)` pair means every dependent depends on every dependency (self-edges ignored).
+    pub(crate) fn with_hubs(
+        nodes: impl IntoIterator<Item = ConstraintId>,
+        edges: impl IntoIterator<Item = (ConstraintId, ConstraintId)>,
+        hubs: &[(&[ConstraintId], &[ConstraintId])],
+    ) -> Self {
+        let mut g = DependencyGraph::new(nodes, edges);
+        for (dependents, dependencies) in hubs {
+            if dependents.is_empty() || dependencies.is_empty() {
+                continue;
+            }
+            if dependents.len() == 1 || dependencies.len() == 1 {
+                for &from in *dependents {
+                    for &to in *dependencies {
+                        if from != to {
+                            let (a, b) = (g.node(from), g.node(to));
+                            g.graph.add_edge(a, b, ());
+                        }
+                    }
+                }
+                continue;
+            }
+            // A constraint on both sides would reach itself through the hub: give it direct edges instead.
+            let hub = g.graph.add_node(None);
+            for &from in *dependents {
+                if dependencies.binary_search(&from).is_ok() {
+                    for &to in *dependencies {
+                        if to != from {
+                            let (a, b) = (g.node(from), g.node(to));
+                            g.graph.add_edge(a, b, ());
+                        }
+                    }
+                } else {
+                    let a = g.node(from);
+                    g.graph.add_edge(a, hub, ());
+                }
+            }
+            for &to in *dependencies {
+                let b = g.node(to);
+                g.graph.add_edge(hub, b, ());
+            }
+        }
+        g
+    }
+
     fn node(&mut self, id: ConstraintId) -> NodeIndex {
-        *self.index.entry(id).or_insert_with(|| self.graph.add_node(id))
+        *self.index.entry(id).or_insert_with(|| self.graph.add_node(Some(id)))
     }
 
     /// Number of constraints.
     pub fn node_count(&self) -> usize {
-        self.graph.node_count()
+        self.index.len()
     }
 
-    /// Number of dependency edges.
+    /// Number of dependency edges between constraints (a shared dependency counts once per pair).
     pub fn edge_count(&self) -> usize {
-        self.graph.edge_count()
+        self.index.values().map(|&n| self.direct(n).len()).sum()
+    }
+
+    fn direct(&self, n: NodeIndex) -> Vec<ConstraintId> {
+        let mut out: Vec<ConstraintId> = Vec::new();
+        for m in self.graph.neighbors(n) {
+            match self.graph[m] {
+                Some(id) => out.push(id),
+                None => out.extend(self.graph.neighbors(m).filter_map(|k| self.graph[k])),
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The constraints `id` depends on directly, sorted.
     pub fn dependencies(&self, id: ConstraintId) -> Vec<ConstraintId> {
         let Some(&n) = self.index.get(&id) else { return Vec::new() };
-        let mut out: Vec<ConstraintId> = self.graph.neighbors(n).map(|m| self.graph[m]).collect();
-        out.sort_unstable();
-        out
+        self.direct(n)
     }
 
     /// Cycles: each strongly connected component with more than one constraint, its ids sorted; the list sorted.
     pub fn cycles(&self) -> Vec<Vec<ConstraintId>> {
         let mut cycles: Vec<Vec<ConstraintId>> = tarjan_scc(&self.graph)
             .into_iter()
-            .filter(|scc| scc.len() > 1)
             .map(|scc| {
-                let mut ids: Vec<ConstraintId> = scc.into_iter().map(|n| self.graph[n]).collect();
+                let mut ids: Vec<ConstraintId> = scc.into_iter().filter_map(|n| self.graph[n]).collect();
                 ids.sort_unstable();
                 ids
             })
+            .filter(|ids| ids.len() > 1)
             .collect();
         cycles.sort_unstable();
         cycles
@@ -81,7 +142,7 @@ impl DependencyGraph {
         let mut out = Vec::with_capacity(self.graph.node_count());
         for scc in tarjan_scc(&self.graph) {
             let start = out.len();
-            out.extend(scc.into_iter().map(|n| self.graph[n]));
+            out.extend(scc.into_iter().filter_map(|n| self.graph[n]));
             out[start..].sort_unstable();
         }
         out

@@ -2,7 +2,6 @@
 //! lists the ids of the constraints that produced it.
 
 use std::fmt;
-use std::io;
 
 use ananke_core::{ConstraintId, ConstraintKind, Language, LengthUnit, RuleType, Severity, SymbolKind};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -157,8 +156,8 @@ pub enum RegexRole {
 /// `pattern` is the exact ban: a regex that must not match anywhere in the output. `literal` is text that every
 /// banned occurrence contains (`unwrap` for the call pattern `[^A-Za-z0-9_]unwrap[ \t\r\n]*\(`), so a token-level
 /// engine can precompute which tokens could start or complete a ban; it is empty when the pattern has no required
-/// literal. Patterns that start with `[^A-Za-z0-9_]` rely on the output never starting with the banned text, which
-/// holds for every target (bodies start with `{`, items with a keyword).
+/// literal. Bans hold in the code of the output, not inside string and char literals and comments; a leading or
+/// trailing non-identifier class of a pattern is implied at the edges of a code run (see `docs/IR.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForbiddenString {
     /// Text every banned occurrence contains (may be empty).
@@ -381,66 +380,127 @@ impl Via {
     }
 }
 
-/// The fields of the IR that the hash covers, in a fixed order: everything but the hash itself.
-#[derive(Serialize)]
-struct Hashed<'a> {
-    format: &'a str,
-    version: u32,
-    compiler: &'a str,
-    language: Language,
-    target: &'a Target,
-    grammar: &'a Option<Grammar>,
-    json_schema: &'a Option<JsonSchema>,
-    regexes: &'a [RegexElement],
-    forbidden: &'a [ForbiddenString],
-    length: &'a [LengthBound],
-    checks: &'a [Check],
-    symbols: &'a [KnownSymbol],
-    conflicts: &'a [Conflict],
-    cycles: &'a [Vec<ConstraintId>],
-    constraints: &'a [ConstraintEntry],
+/// A value written as compact JSON into a buffer (object-safe, so the hash can list fields of different types).
+trait ErasedJson {
+    fn write_json(&self, buf: &mut Vec<u8>);
 }
 
-struct HashWriter(Xxh3);
-
-impl io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+impl<T: Serialize + ?Sized> ErasedJson for T {
+    fn write_json(&self, buf: &mut Vec<u8>) {
+        // Writing plain data into a Vec cannot fail: every map key is a string.
+        if serde_json::to_writer(&mut *buf, self).is_err() {
+            unreachable!("the canonical encoding of an IR cannot fail");
+        }
     }
+}
 
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+/// A JSON array whose elements are already encoded.
+struct Spliced<'a>(&'a [&'a [u8]]);
+
+impl ErasedJson for Spliced<'_> {
+    fn write_json(&self, buf: &mut Vec<u8>) {
+        buf.push(b'[');
+        for (i, part) in self.0.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(part);
+        }
+        buf.push(b']');
     }
+}
+
+/// The compact JSON of one constraint entry, as [`ConstraintIR::hash_with`] splices it.
+pub(crate) fn entry_json(entry: &ConstraintEntry) -> Vec<u8> {
+    element_json(entry)
+}
+
+/// The compact JSON of any IR value.
+pub(crate) fn element_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(256);
+    value.write_json(&mut buf);
+    buf
+}
+
+/// One field's encoding for [`hash_parts`]: the value's JSON, or a list's elements' JSON.
+pub(crate) enum Part<'a> {
+    Raw(&'a [u8]),
+    List(&'a [&'a [u8]]),
+}
+
+/// The IR hash from the encoded fields, in order (the same bytes [`ConstraintIR::compute_hash`] hashes).
+pub(crate) fn hash_parts(fields: &[(&str, Part<'_>)]) -> IrHash {
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    buf.push(b'{');
+    for (i, (name, part)) in fields.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'"');
+        buf.extend_from_slice(name.as_bytes());
+        buf.extend_from_slice(b"\":");
+        match part {
+            Part::Raw(bytes) => buf.extend_from_slice(bytes),
+            Part::List(parts) => Spliced(parts).write_json(&mut buf),
+        }
+    }
+    buf.push(b'}');
+    let mut hasher = Xxh3::new();
+    hasher.update(b"ananke-ir-hash/v1\0");
+    hasher.update(&buf);
+    IrHash(hasher.digest128())
 }
 
 impl ConstraintIR {
     /// xxh3-128 over the canonical encoding: the compact JSON of every field except `hash`, in declaration order. Lists are already in canonical order when braid builds the IR.
     pub fn compute_hash(&self) -> IrHash {
-        let hashed = Hashed {
-            format: &self.format,
-            version: self.version,
-            compiler: &self.compiler,
-            language: self.language,
-            target: &self.target,
-            grammar: &self.grammar,
-            json_schema: &self.json_schema,
-            regexes: &self.regexes,
-            forbidden: &self.forbidden,
-            length: &self.length,
-            checks: &self.checks,
-            symbols: &self.symbols,
-            conflicts: &self.conflicts,
-            cycles: &self.cycles,
-            constraints: &self.constraints,
+        self.hash_with(None)
+    }
+
+    /// [`ConstraintIR::compute_hash`], taking the compact JSON of each entry of `constraints` from `entries` when
+    /// given (the incremental compiler keeps it per constraint, so a recompile does not serialize every entry
+    /// again). The bytes hashed are the same either way.
+    pub(crate) fn hash_with(&self, entries: Option<&[&[u8]]>) -> IrHash {
+        // The canonical encoding is built in one buffer and hashed in one call: serde_json writes many small pieces,
+        // and feeding each to the hasher separately costs more than the copy.
+        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+        buf.extend_from_slice(b"{");
+        let mut first = true;
+        let mut field = |buf: &mut Vec<u8>, name: &str, value: &dyn ErasedJson| {
+            if !first {
+                buf.push(b',');
+            }
+            first = false;
+            buf.push(b'"');
+            buf.extend_from_slice(name.as_bytes());
+            buf.extend_from_slice(b"\":");
+            value.write_json(buf);
         };
-        let mut writer = HashWriter(Xxh3::new());
-        writer.0.update(b"ananke-ir-hash/v1\0");
-        // Writing plain data into a hasher cannot fail: the writer never errors and every map key is a string.
-        if serde_json::to_writer(&mut writer, &hashed).is_err() {
-            unreachable!("the canonical encoding of an IR cannot fail");
+        field(&mut buf, "format", &self.format);
+        field(&mut buf, "version", &self.version);
+        field(&mut buf, "compiler", &self.compiler);
+        field(&mut buf, "language", &self.language);
+        field(&mut buf, "target", &self.target);
+        field(&mut buf, "grammar", &self.grammar);
+        field(&mut buf, "json_schema", &self.json_schema);
+        field(&mut buf, "regexes", &self.regexes);
+        field(&mut buf, "forbidden", &self.forbidden);
+        field(&mut buf, "length", &self.length);
+        field(&mut buf, "checks", &self.checks);
+        field(&mut buf, "symbols", &self.symbols);
+        field(&mut buf, "conflicts", &self.conflicts);
+        field(&mut buf, "cycles", &self.cycles);
+        match entries {
+            Some(parts) if parts.len() == self.constraints.len() => {
+                field(&mut buf, "constraints", &Spliced(parts));
+            }
+            _ => field(&mut buf, "constraints", &self.constraints),
         }
-        IrHash(writer.0.digest128())
+        buf.push(b'}');
+        let mut hasher = Xxh3::new();
+        hasher.update(b"ananke-ir-hash/v1\0");
+        hasher.update(&buf);
+        IrHash(hasher.digest128())
     }
 
     /// Compact JSON.

@@ -168,43 +168,43 @@ const UPPER: (u8, u8) = (b'A', b'Z');
 const DIGIT: (u8, u8) = (b'0', b'9');
 const UNDERSCORE: (u8, u8) = (b'_', b'_');
 
-/// A regex for the words of `first rest*` other than `words` (all of which must be of that form).
+/// A regex for the words of `first rest*` other than `words` (all of which must be of that form), written as a trie
+/// (`a(?:s(?:y...)?)`) so that a derivative-based lexer keeps one alternative alive per character, not one per
+/// excluded word prefix.
 fn words_except(first: Chars, rest: Chars, words: &[&str]) -> String {
-    let mut alternatives = Vec::new();
+    trie_except(first, rest, words, "")
+}
+
+fn trie_except(first: Chars, rest: Chars, words: &[&str], prefix: &str) -> String {
+    let class = if prefix.is_empty() { first } else { rest };
+    let mut children: Vec<u8> = words
+        .iter()
+        .filter(|w| w.len() > prefix.len() && w.starts_with(prefix))
+        .map(|w| w.as_bytes()[prefix.len()])
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    let mut other = class;
+    for &c in &children {
+        other = other.without(c);
+    }
     let rest_class = rest.render();
-    let mut starts = first;
-    for w in words {
-        if let Some(&b) = w.as_bytes().first() {
-            starts = starts.without(b);
-        }
+    let mut alternatives = Vec::new();
+    if !other.is_empty() {
+        alternatives.push(format!("{}{rest_class}*", other.render()));
     }
-    if !starts.is_empty() {
-        alternatives.push(format!("{}{rest_class}*", starts.render()));
+    for &c in &children {
+        let next = format!("{prefix}{}", c as char);
+        let inner = trie_except(first, rest, words, &next);
+        let lit = escape(&(c as char).to_string());
+        alternatives.push(if inner.is_empty() { lit } else { format!("{lit}{inner}") });
     }
-    // Every proper prefix of an excluded word, and each word itself, continued differently.
-    let mut prefixes: Vec<&str> = words.iter().flat_map(|w| (1..=w.len()).map(move |n| &w[..n])).collect();
-    prefixes.sort_unstable();
-    prefixes.dedup();
-    for prefix in prefixes {
-        let mut next = rest;
-        for w in words {
-            if w.len() > prefix.len() && w.starts_with(prefix) {
-                next = next.without(w.as_bytes()[prefix.len()]);
-            }
-        }
-        let tail = if next.is_empty() { String::new() } else { format!("{}{rest_class}*", next.render()) };
-        let lit = escape(prefix);
-        if words.contains(&prefix) {
-            if !tail.is_empty() {
-                alternatives.push(format!("{lit}{tail}"));
-            }
-        } else if tail.is_empty() {
-            alternatives.push(lit);
-        } else {
-            alternatives.push(format!("{lit}(?:{tail})?"));
-        }
+    if alternatives.is_empty() {
+        return String::new();
     }
-    alternatives.join("|")
+    let group = format!("(?:{})", alternatives.join("|"));
+    // The word may end here unless it is one of the excluded words (the root is never a word).
+    if !prefix.is_empty() && !words.contains(&prefix) { format!("{group}?") } else { group }
 }
 
 /// A regex for the shortest prefixes that doom an ASCII identifier to break `style` (as [`NamingStyle::matches`]

@@ -10,8 +10,9 @@
 //!   the conflicts found and how they were resolved, and for every input constraint what became of it. Every element
 //!   lists the ids of the constraints that produced it. Versioned, serde JSON, content-hashed with xxh3-128.
 //! - [`Compiler`]: the incremental compiler. It keeps each constraint's lowered fragment keyed by id; after a change
-//!   only the affected constraints are analyzed, resolved and lowered again, and the result is byte-identical to a
-//!   cold [`compile`].
+//!   only the affected constraints are analyzed, resolved and lowered again, only the IR parts they feed are rebuilt
+//!   (the IR is patched in place through [`Compiler::compile_shared`]), and the result is byte-identical to a cold
+//!   [`compile`].
 //!
 //! # How it works
 //!
@@ -31,15 +32,18 @@
 //!
 //! # The fn-body grammar
 //!
-//! The fixed header is a string literal; the body is `block: LBRACE block* RBRACE`, where each lexeme starts with a
-//! brace and runs to the next one (`LBRACE: ("{" CHUNK) & ~(ANY FORBIDDEN ANY)`, a chunk being brace-free atoms:
-//! strings, chars, lifetimes and line comments count as atoms, so braces inside them do not count). Braces balance
-//! at any depth, and because two chunks are never adjacent a forbidden string cannot be split across two lexemes
-//! (unless its match contains a brace). Bans also apply inside comments and strings (simple and sound; a banned call
-//! in a string literal is rejected although harmless). Naming rules ban declarations that break them
-//! (`let parseHeader` under snake_case variables) the same way. Required patterns, whole-output regexes and length
-//! bounds are not in the grammar (a context-free body cannot count across lexemes): they are in the IR for the
-//! token-level checker and in `checks` for the post-generation check.
+//! The fixed header is a string literal; the body is `block: "{" body "}"` with `body: CODE? (item CODE?)*` (see
+//! [`docs/IR.md`]). A code run is ASCII text without braces, quotes, `/` and `#`, and carries every ban as one
+//! complement (`CODE: /class+/ & ~FORBIDDEN`); items are nested blocks, string and char literals, line comments and a
+//! division sign. Two code runs are never adjacent, so a forbidden string cannot be split across lexemes, and a ban's
+//! identifier boundary is implied at both edges of a run. Bans do not apply inside literals and comments. Naming
+//! rules ban declarations that break them (`let parseHeader` under snake_case variables) the same way. The grammar
+//! builds and runs under llguidance's default limits with twenty forbidden calls and every naming rule (tested on
+//! cl100k). Required patterns, whole-output regexes and length bounds are not in the grammar (a context-free body
+//! cannot count across lexemes): they are in the IR for the token-level checker and in `checks` for the
+//! post-generation check.
+//!
+//! [`docs/IR.md`]: https://example.invalid/ananke/docs/IR.md
 //!
 //! ```
 //! use ananke_core::{Constraint, ConstraintSet, Language, NamingStyle, Provenance, Rule, Scope, SymbolKind};
@@ -65,6 +69,7 @@
 #![deny(missing_docs)]
 
 mod analyze;
+mod body;
 mod compiler;
 mod config;
 mod conflict;

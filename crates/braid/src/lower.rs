@@ -1,19 +1,17 @@
 //! Lowering one constraint to its IR fragment, given its analysis and its resolved status.
 
-use std::collections::HashMap;
-
 use ananke_core::{Constraint, ConstraintId, ErrorStyle, LengthUnit, Pattern, Rule, SymbolKind, TypeShape};
 
 use crate::analyze::{Analysis, DepKey};
 use crate::config::{CompileConfig, Target};
 use crate::ir::{ConstraintEntry, Origin, RegexRole, Status, Via};
-use crate::lang::Ban;
 use crate::pattern::Unusable;
 
 /// What one constraint contributes to the IR.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Fragment {
-    pub bans: Vec<Ban>,
+    /// Whether the constraint's analyzed bans ([`Analysis::bans`]) reach the IR.
+    pub bans: bool,
     pub regexes: Vec<(RegexRole, String)>,
     pub length: Option<(LengthUnit, Option<u64>, Option<u64>)>,
     pub check: Option<String>,
@@ -32,7 +30,7 @@ pub(crate) struct LowerContext<'a> {
     /// A user grammar replaces the generated one.
     pub user_grammar: bool,
     /// Providers of dependency keys (sorted ids).
-    pub providers: &'a HashMap<DepKey, Vec<ConstraintId>>,
+    pub providers: &'a crate::compiler::KeyMap<DepKey, Vec<ConstraintId>>,
 }
 
 /// Lowers a constraint that applies and was not overridden; returns the fragment and the IR parts it reached.
@@ -43,7 +41,7 @@ pub(crate) fn lower(c: &Constraint, analysis: &Analysis, cx: &LowerContext<'_>) 
     let built_grammar = code && !cx.user_grammar;
     let ban = |f: &mut Fragment, via: &mut Vec<Via>| {
         if !analysis.bans.is_empty() {
-            f.bans.clone_from(&analysis.bans);
+            f.bans = true;
             via.push(Via::Forbidden);
             if built_grammar {
                 via.push(Via::Grammar);

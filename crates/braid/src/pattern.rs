@@ -1,7 +1,8 @@
 //! Regexes: preparing user patterns for llguidance (which has no look-around), extracting their required literals,
 //! and deciding emptiness and containment questions between them with bounded DFAs.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::util::primitives::StateID;
@@ -208,12 +209,14 @@ struct WholeDfa {
 }
 
 impl WholeDfa {
-    fn build(pattern: &str, size_limit: usize) -> Option<WholeDfa> {
+    /// With `Anchored::No` the DFA finds matches anywhere (a match state is entered right after a match ends).
+    fn build_with(pattern: &str, size_limit: usize, anchored: Anchored) -> Option<WholeDfa> {
+        let start_kind = if anchored == Anchored::Yes { StartKind::Anchored } else { StartKind::Unanchored };
         let dfa = dense::Builder::new()
             .configure(
                 dense::Config::new()
                     .match_kind(MatchKind::All)
-                    .start_kind(StartKind::Anchored)
+                    .start_kind(start_kind)
                     .minimize(false)
                     .dfa_size_limit(Some(size_limit))
                     .determinize_size_limit(Some(size_limit)),
@@ -221,7 +224,7 @@ impl WholeDfa {
             .thompson(regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(size_limit)))
             .build(pattern)
             .ok()?;
-        let start = dfa.start_state_forward(&Input::new("").anchored(Anchored::Yes)).ok()?;
+        let start = dfa.start_state_forward(&Input::new("").anchored(anchored)).ok()?;
         Some(WholeDfa { dfa, start })
     }
 
@@ -268,9 +271,38 @@ fn product_search(a: &WholeDfa, b: &WholeDfa, max_states: usize, want: impl Fn(b
     Answer::No
 }
 
+/// Whole-match DFAs by pattern, so each pattern is determinized once per compilation however many questions mention
+/// it (`None`: past the size bound).
+#[derive(Default)]
+pub(crate) struct DfaCache {
+    dfas: HashMap<String, Option<Rc<WholeDfa>>>,
+}
+
+impl DfaCache {
+    fn get(&mut self, pattern: &str, dfa_bytes: usize) -> Option<Rc<WholeDfa>> {
+        self.get_with(pattern, dfa_bytes, Anchored::Yes)
+    }
+
+    fn get_with(&mut self, pattern: &str, dfa_bytes: usize, anchored: Anchored) -> Option<Rc<WholeDfa>> {
+        let key = if anchored == Anchored::Yes { format!("A{pattern}") } else { format!("U{pattern}") };
+        if let Some(found) = self.dfas.get(&key) {
+            return found.clone();
+        }
+        let built = WholeDfa::build_with(pattern, dfa_bytes, anchored).map(Rc::new);
+        self.dfas.insert(key, built.clone());
+        built
+    }
+}
+
 /// Whether two whole-match regexes have an empty intersection.
-pub(crate) fn intersection_empty(a: &str, b: &str, dfa_bytes: usize, max_states: usize) -> Answer {
-    let (Some(da), Some(db)) = (WholeDfa::build(a, dfa_bytes), WholeDfa::build(b, dfa_bytes)) else {
+pub(crate) fn intersection_empty(
+    cache: &mut DfaCache,
+    a: &str,
+    b: &str,
+    dfa_bytes: usize,
+    max_states: usize,
+) -> Answer {
+    let (Some(da), Some(db)) = (cache.get(a, dfa_bytes), cache.get(b, dfa_bytes)) else {
         return Answer::Undecided;
     };
     match product_search(&da, &db, max_states, |x, y| x && y) {
@@ -281,17 +313,57 @@ pub(crate) fn intersection_empty(a: &str, b: &str, dfa_bytes: usize, max_states:
 }
 
 /// Whether every match of `required` contains a match of `banned` (so requiring the one means breaking the other).
-pub(crate) fn every_match_contains(required: &str, banned: &str, dfa_bytes: usize, max_states: usize) -> Answer {
-    let containing = format!("(?s:.*)(?:{banned})(?s:.*)");
-    let (Some(dr), Some(db)) = (WholeDfa::build(required, dfa_bytes), WholeDfa::build(&containing, dfa_bytes)) else {
+pub(crate) fn every_match_contains(
+    cache: &mut DfaCache,
+    required: &str,
+    banned: &str,
+    dfa_bytes: usize,
+    max_states: usize,
+) -> Answer {
+    // `banned` as an unanchored search: much smaller than a whole-match DFA of `.*banned.*`. Whether a match was
+    // seen is carried along the product search.
+    let (Some(dr), Some(db)) = (cache.get(required, dfa_bytes), cache.get_with(banned, dfa_bytes, Anchored::No)) else {
         return Answer::Undecided;
     };
-    // A match of `required` that avoids `banned` is a counterexample.
-    match product_search(&dr, &db, max_states, |r, b| r && !b) {
-        Answer::Yes => Answer::No,
-        Answer::No => Answer::Yes,
-        Answer::Undecided => Answer::Undecided,
+    let mut reps: Vec<u8> = Vec::new();
+    let mut seen_classes: HashSet<(u8, u8)> = HashSet::new();
+    for byte in 0..=255u8 {
+        if seen_classes.insert((dr.dfa.byte_classes().get(byte), db.dfa.byte_classes().get(byte))) {
+            reps.push(byte);
+        }
     }
+    let mut seen: HashSet<(StateID, StateID, bool)> = HashSet::new();
+    let mut queue: VecDeque<(StateID, StateID, bool)> = VecDeque::new();
+    seen.insert((dr.start, db.start, false));
+    queue.push_back((dr.start, db.start, false));
+    while let Some((sr, sb, matched)) = queue.pop_front() {
+        // A match of `required` that avoids `banned` is a counterexample.
+        if dr.accepts_here(sr) && !matched && !db.accepts_here(sb) {
+            return Answer::No;
+        }
+        for &byte in &reps {
+            let nr = dr.dfa.next_state(sr, byte);
+            if dr.dfa.is_dead_state(nr) || dr.dfa.is_quit_state(nr) {
+                continue;
+            }
+            let nb = db.dfa.next_state(sb, byte);
+            if db.dfa.is_quit_state(nb) {
+                return Answer::Undecided;
+            }
+            let now = matched || db.dfa.is_match_state(nb);
+            if now {
+                // Every continuation contains the ban: nothing to find here.
+                continue;
+            }
+            if seen.insert((nr, nb, now)) {
+                if seen.len() > max_states {
+                    return Answer::Undecided;
+                }
+                queue.push_back((nr, nb, now));
+            }
+        }
+    }
+    Answer::Yes
 }
 
 #[cfg(test)]
@@ -328,10 +400,14 @@ mod tests {
     #[test]
     fn automata_questions() {
         let (bytes, states) = (1 << 20, 10_000);
-        assert_eq!(intersection_empty("[a-z]+", "[0-9]+", bytes, states), Answer::Yes);
-        assert_eq!(intersection_empty("[a-z]+", "ab.", bytes, states), Answer::No);
-        assert_eq!(every_match_contains(r"\.unwrap\(\)", r"[^A-Za-z0-9_]unwrap[ \t]*\(", bytes, states), Answer::Yes);
-        assert_eq!(every_match_contains("unwrap", r"[^A-Za-z0-9_]unwrap[ \t]*\(", bytes, states), Answer::No);
-        assert_eq!(intersection_empty("[a-z]{200}", "a{200}", 64, states), Answer::Undecided);
+        let c = &mut DfaCache::default();
+        assert_eq!(intersection_empty(c, "[a-z]+", "[0-9]+", bytes, states), Answer::Yes);
+        assert_eq!(intersection_empty(c, "[a-z]+", "ab.", bytes, states), Answer::No);
+        assert_eq!(
+            every_match_contains(c, r"\.unwrap\(\)", r"[^A-Za-z0-9_]unwrap[ \t]*\(", bytes, states),
+            Answer::Yes
+        );
+        assert_eq!(every_match_contains(c, "unwrap", r"[^A-Za-z0-9_]unwrap[ \t]*\(", bytes, states), Answer::No);
+        assert_eq!(intersection_empty(&mut DfaCache::default(), "[a-z]{200}", "a{200}", 64, states), Answer::Undecided);
     }
 }

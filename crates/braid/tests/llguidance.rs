@@ -226,7 +226,7 @@ fn other_languages_build() {
         (
             Language::TypeScript,
             "function run(cmd: string): number",
-            "{ const t = `a${cmd}`; return t.length; }",
+            "{ const t = `a$b` + cmd; return t.length; }",
             "{ ev|al(cmd) }",
         ),
         (Language::Go, "func run(cmd string) int", "{ s := `raw{`; return len(s) }", "{ ev|al(cmd) }"),
@@ -244,4 +244,101 @@ fn other_languages_build() {
         let parts: Vec<&str> = banned.split('|').collect();
         assert!(!allowed(g, &prefix, &parts), "{language}: {banned} rejected");
     }
+}
+
+/// Twenty forbidden calls and every naming rule, under llguidance's default limits (no raised lexer fuel): the
+/// grammar builds, valid bodies walk through on cl100k, and bans still hold across token boundaries.
+#[test]
+fn many_bans_work_under_default_limits() {
+    const CALLEES: [&str; 20] = [
+        "unwrap",
+        "expect",
+        "panic!",
+        "mem::transmute",
+        "std::process::Command::new",
+        "todo!",
+        "unimplemented!",
+        "unreachable!",
+        "eval",
+        "exec",
+        "system",
+        "spawn",
+        "from_raw_parts",
+        "get_unchecked",
+        "forget",
+        "leak",
+        "as_ptr",
+        "offset",
+        "read_volatile",
+        "zeroed",
+    ];
+    let mut set = ConstraintSet::new();
+    for callee in CALLEES {
+        set.insert(user(Rule::ForbidCall { callee: callee.into() }));
+    }
+    for (target, style) in [
+        (SymbolKind::Variable, NamingStyle::SnakeCase),
+        (SymbolKind::Function, NamingStyle::SnakeCase),
+        (SymbolKind::Type, NamingStyle::PascalCase),
+        (SymbolKind::Constant, NamingStyle::ScreamingSnakeCase),
+    ] {
+        set.insert(user(Rule::Naming { target, style }));
+    }
+    let cases: [(Language, &str, &str, &str); 5] = [
+        (
+            Language::Rust,
+            "pub fn parse_port(text: &str) -> Result<u16, String>",
+            VALID_BODY,
+            "{ let x = text.unwr|ap(); }",
+        ),
+        (
+            Language::Rust,
+            "fn total(items: &[u32]) -> u32",
+            "{\n    const LIMIT: u32 = 10;\n    let mut sum_all = 0;\n    for item in items {\n        sum_all += item / 2;\n    }\n    sum_all.min(LIMIT)\n}",
+            "{ let parse|Header = 1; }",
+        ),
+        (
+            Language::TypeScript,
+            "function run(cmd: string): number",
+            "{ let total_len = cmd.length; return total_len / 2; }",
+            "{ return ev|al(cmd); }",
+        ),
+        (Language::Go, "func run(cmd string) int", "{ s := `raw{`; return len(s) }", "{ sys|tem(cmd) }"),
+        (
+            Language::Python,
+            "def run(cmd: str) -> int:",
+            "\n    total_len = len(cmd)  # the length\n    return total_len\n",
+            "\n    sp|awn(cmd)\n",
+        ),
+    ];
+    for (language, header, body, banned) in cases {
+        let config = CompileConfig::new(language, Target::FnBody { signature: header.into() });
+        let ir = braid::compile(&set, &config).unwrap();
+        let g = lark(&ir);
+        let prefix = if language == Language::Python { header.to_owned() } else { format!("{header} ") };
+        let text = format!("{prefix}{body}");
+        let mut m = common::matcher(g).unwrap_or_else(|e| panic!("{language}: {e}"));
+        let total = common::tokenize(&text).len();
+        let (n, accepting) = common::walk_pieces(&mut m, &[&text]);
+        let upto = common::cl100k().tok_env().tok_trie().decode_str(&common::tokenize(&text)[..n.min(total)]);
+        assert!(n == total && accepting, "{language}: valid body accepted ({n}/{total}): {upto:?}");
+        let parts: Vec<&str> = banned.split('|').collect();
+        assert!(!allowed(g, &prefix, &parts), "{language}: {banned} rejected");
+    }
+    let ir = braid::compile(&set, &CompileConfig::new(Language::Rust, Target::Item)).unwrap();
+    let mut m = common::matcher(lark(&ir)).expect("the item grammar builds");
+    let item = "fn parse_port(text: &str) -> u16 { let port_number = 1; port_number }";
+    assert_eq!(common::walk_pieces(&mut m, &[item]), (common::tokenize(item).len(), true));
+}
+
+#[test]
+fn bans_do_not_apply_inside_literals_and_comments() {
+    let ir = fn_body_ir(&with_signature(rust_rules()));
+    let g = lark(&ir);
+    let header = "pub fn parse_port(text: &str) -> Result<u16, String> ";
+    assert!(allowed(g, header, &["{ let s = \"x.unwrap()\"; // never .unwrap() here\n Ok(1) }"]));
+    assert!(!allowed(g, header, &["{ let s = r#\"a\"#; Ok(1) }"]), "`#` (raw strings) is not in code runs");
+    let config = CompileConfig::new(Language::TypeScript, Target::FnBody { signature: "function f(x: string)".into() });
+    let ir = braid::compile(&rust_rules(), &config).unwrap();
+    assert!(!allowed(lark(&ir), "function f(x: string) ", &["{ return `${x}`; }"]), "no code inside templates");
 }

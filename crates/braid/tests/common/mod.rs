@@ -33,9 +33,8 @@ pub fn cl100k() -> &'static ParserFactory {
         let trie = TokTrie::from(&info, &words);
         let env: TokEnv = Arc::new(ApproximateTokEnv::new(trie));
         let mut factory = ParserFactory::new_simple(&env).expect("parser factory");
+        // llguidance's default limits: the grammars braid emits must work as vLLM, SGLang or llama.cpp would run them.
         factory.quiet();
-        factory.limits_mut().step_lexer_fuel = 5_000_000;
-        factory.limits_mut().initial_lexer_fuel = 5_000_000;
         factory
     })
 }
@@ -65,7 +64,13 @@ pub fn matcher(lark: &str) -> Result<Matcher, String> {
 /// whether the grammar accepts at the end.
 pub fn walk(matcher: &mut Matcher, tokens: &[TokenId]) -> (usize, bool) {
     for (i, &token) in tokens.iter().enumerate() {
-        let Ok(mask) = matcher.compute_mask() else { return (i, false) };
+        let mask = match matcher.compute_mask() {
+            Ok(mask) => mask,
+            Err(e) => {
+                eprintln!("llguidance: {e}");
+                return (i, false);
+            }
+        };
         if !mask.is_allowed(token) {
             return (i, false);
         }
