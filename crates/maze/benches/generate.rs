@@ -1,0 +1,138 @@
+//! The local backend's speed: prefill and decode tokens per second for 64 tokens, unconstrained and through the
+//! mask path with a constraint that allows everything (the loop's own overhead), on the default model.
+//!
+//! `cargo bench -p maze --features local`. criterion's throughput lines are tokens per second. At the end, a
+//! summary measured in the same run, alternating the two arms: medians and the constrained/unconstrained ratio.
+//! Set `MAZE_BENCH_Q4_1=1` to add the model as shipped (Q4_1, no requantization) to that summary.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput};
+use maze::{
+    AllowAll, Backend, GenerateRequest, Generation, LocalBackend, LocalConfig, Prompt, Requantize, TokenConstraint,
+};
+
+const TOKENS: u32 = 64;
+
+/// Text that makes the model continue for well over 64 tokens without an end of sequence.
+const CONTINUATION: &str = "// A list of the numbers from 1 to 200, one per line, with their squares.\n\
+                            fn squares() -> Vec<(u32, u32)> {\n    vec![\n        (1, 1),\n        (2, 4),\n";
+
+fn load(requantize: Requantize) -> Option<LocalBackend> {
+    let path = maze::default_model_path();
+    if !path.is_file() {
+        eprintln!("maze bench: no model at {} (run scripts/fetch-model.sh); nothing to measure", path.display());
+        return None;
+    }
+    let config = LocalConfig { requantize, ..LocalConfig::new().with_model(path) };
+    let backend = LocalBackend::load(&config).expect("the model loads");
+    eprintln!("maze bench: {:?}", backend.info());
+    Some(backend)
+}
+
+/// A text prompt of exactly 64 tokens.
+fn prompt_of_64(backend: &LocalBackend) -> Prompt {
+    let long = "Ananke turns the rules a codebase already follows into rules an LLM cannot break while it writes code. \
+                It reads source with tree-sitter, turns what it finds into typed constraints, compiles them into an IR \
+                that a token-level engine enforces during decoding, and checks the result against the same rules.";
+    let mut words: Vec<&str> = long.split_inclusive(' ').collect();
+    while backend.encode(&words.concat()).unwrap().len() > 64 {
+        words.pop();
+    }
+    let mut text = words.concat();
+    while backend.encode(&text).unwrap().len() < 64 {
+        text.push('.');
+    }
+    assert_eq!(backend.encode(&text).unwrap().len(), 64);
+    Prompt::Text(text)
+}
+
+fn run(backend: &mut LocalBackend, request: &GenerateRequest, constrained: bool) -> Generation {
+    let vocab_len = backend.vocabulary().unwrap().len();
+    let mut all = AllowAll::new(vocab_len);
+    let constraint: Option<&mut dyn TokenConstraint> = if constrained { Some(&mut all) } else { None };
+    backend.generate(request, constraint, &mut |_| ControlFlow::Continue(())).expect("generation works")
+}
+
+fn bench(c: &mut Criterion) {
+    let Some(mut backend) = load(Requantize::Auto) else { return };
+
+    let prefill = GenerateRequest::new(prompt_of_64(&backend), 1);
+    let decode = GenerateRequest::new(Prompt::Text(CONTINUATION.into()), TOKENS);
+    let probe = run(&mut backend, &decode, false);
+    assert_eq!(probe.tokens.len(), TOKENS as usize, "the decode prompt must run 64 tokens: {:?}", probe.text);
+
+    let mut group = c.benchmark_group("local");
+    group.sample_size(10).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(12));
+    group.throughput(Throughput::Elements(64));
+    for (name, constrained) in [("unconstrained", false), ("allow_all_mask", true)] {
+        group.bench_function(format!("prefill_64/{name}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| run(&mut backend, &prefill, constrained).timings.prefill).sum());
+        });
+        group.bench_function(format!("decode_64/{name}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| run(&mut backend, &decode, constrained).timings.decode).sum());
+        });
+    }
+    group.finish();
+
+    // The model as shipped (Q4_1, no requantization), in the same alternating summary when asked for.
+    let mut shipped =
+        if std::env::var_os("MAZE_BENCH_Q4_1").is_some_and(|v| v == "1") { load(Requantize::Never) } else { None };
+    summary(&mut backend, shipped.as_mut(), &prefill, &decode);
+}
+
+/// Medians of alternating runs, so every arm sees the same machine load.
+fn summary(
+    backend: &mut LocalBackend,
+    mut shipped: Option<&mut LocalBackend>,
+    prefill: &GenerateRequest,
+    decode: &GenerateRequest,
+) {
+    let names = ["Q8_0 unconstrained", "Q8_0 allow-all mask", "Q4_1 unconstrained"];
+    let mut rows: [Vec<(f64, f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let sample = |b: &mut LocalBackend, constrained: bool| {
+        let p = run(b, prefill, constrained).timings;
+        let d = run(b, decode, constrained).timings;
+        assert_eq!(d.generated_tokens, TOKENS as usize);
+        (p.prefill_tokens_per_s(), d.decode_tokens_per_s(), d.mask_per_token().as_secs_f64() * 1e6)
+    };
+    for _ in 0..7 {
+        rows[0].push(sample(backend, false));
+        rows[1].push(sample(backend, true));
+        if let Some(q4) = shipped.as_deref_mut() {
+            rows[2].push(sample(q4, false));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let best = |v: Vec<f64>| v.into_iter().fold(0.0, f64::max);
+    // On a shared, loaded machine the best run is the closest to the uncontended speed; the median shows the spread.
+    eprintln!("\nmaze bench summary (7 alternating runs each; prefill 64 tokens, decode 64 tokens; median / best):");
+    eprintln!("  {:<20} {:>16} {:>16} {:>14}", "", "prefill tok/s", "decode tok/s", "mask µs/tok");
+    let mut decode = Vec::new();
+    for (name, r) in names.iter().zip(&rows).filter(|(_, r)| !r.is_empty()) {
+        let col = |f: fn(&(f64, f64, f64)) -> f64| r.iter().map(f).collect::<Vec<_>>();
+        let (pm, pb) = (median(col(|x| x.0)), best(col(|x| x.0)));
+        let (dm, db) = (median(col(|x| x.1)), best(col(|x| x.1)));
+        let mask = median(col(|x| x.2));
+        decode.push((dm, db));
+        eprintln!("  {name:<20} {pm:>7.1} / {pb:>6.1} {dm:>7.1} / {db:>6.1} {mask:>14.1}");
+    }
+    eprintln!(
+        "  allow-all mask / unconstrained decode tok/s: {:.3} (medians), {:.3} (best)",
+        decode[1].0 / decode[0].0,
+        decode[1].1 / decode[0].1
+    );
+    if let Some(q4) = decode.get(2) {
+        eprintln!("  Q8_0 / Q4_1 decode tok/s: {:.2} (medians), {:.2} (best)", decode[0].0 / q4.0, decode[0].1 / q4.1);
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,489 @@
+//! The token-mask generation loop, independent of the inference engine: prefill, then per step forced tokens or
+//! mask → sample → commit → forward, with the stop rules and the timings.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use crate::backend::{FinishReason, Sampling, StepTiming, Timings, TokenEvent};
+use crate::constraint::TokenConstraint;
+use crate::error::{Error, Result};
+use crate::sampling::Sampler;
+use crate::vocab::Vocabulary;
+
+/// A model the loop can run: tokens in, next-token logits out, with its own KV cache.
+pub(crate) trait LogitsModel {
+    /// Runs `tokens` at positions `pos..pos + tokens.len()` and writes the logits of the last position into
+    /// `logits` (resized to the model's output size). `pos == 0` starts a new sequence.
+    fn forward(&mut self, tokens: &[u32], pos: usize, logits: &mut Vec<f32>) -> Result<()>;
+
+    /// The most positions a sequence may have.
+    fn context_len(&self) -> usize;
+}
+
+/// One generation's inputs to the loop.
+pub(crate) struct LoopInput<'a> {
+    pub prompt: &'a [u32],
+    pub max_tokens: usize,
+    pub sampling: Sampling,
+    pub vocab: &'a Vocabulary,
+    /// When the call started (the rendering of the prompt counts towards prefill).
+    pub started: Instant,
+}
+
+#[derive(Debug)]
+pub(crate) struct LoopOutput {
+    pub tokens: Vec<u32>,
+    pub finish: FinishReason,
+    pub timings: Timings,
+}
+
+/// Runs generation to its end.
+pub(crate) fn run(
+    model: &mut dyn LogitsModel,
+    input: &LoopInput<'_>,
+    mut constraint: Option<&mut dyn TokenConstraint>,
+    on_token: &mut dyn FnMut(&TokenEvent<'_>) -> ControlFlow<()>,
+) -> Result<LoopOutput> {
+    input.sampling.validate()?;
+    let context = model.context_len();
+    if input.prompt.is_empty() {
+        return Err(Error::InvalidRequest("the prompt renders to no token".into()));
+    }
+    if input.prompt.len() >= context {
+        return Err(Error::ContextOverflow { prompt_tokens: input.prompt.len(), context });
+    }
+    let vocab = input.vocab;
+    let mut timings = Timings { prompt_tokens: input.prompt.len(), ..Timings::default() };
+    let mut logits = Vec::new();
+    model.forward(input.prompt, 0, &mut logits)?;
+    let decode_start = Instant::now();
+    timings.prefill = decode_start - input.started;
+
+    let mut sampler = Sampler::new(input.sampling);
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut pos = input.prompt.len();
+    let budget = input.max_tokens.min(context - pos);
+    let out_of_budget =
+        if input.max_tokens <= context - pos { FinishReason::MaxTokens } else { FinishReason::ContextFull };
+
+    let finish = loop {
+        if tokens.len() >= budget {
+            break out_of_budget;
+        }
+        let step_index = tokens.len();
+        let mut step = StepTiming::default();
+        let mut chosen: Vec<u32> = Vec::with_capacity(1);
+        let mut forced = false;
+
+        if let Some(c) = constraint.as_deref_mut() {
+            let t = Instant::now();
+            let ff = c.forced_tokens().map_err(|source| Error::Constraint { step: step_index, source })?;
+            if ff.is_empty() {
+                let mask = c.compute_mask().map_err(|source| Error::Constraint { step: step_index, source })?;
+                let verdict = apply_mask(mask, &mut logits, vocab);
+                step.mask = t.elapsed();
+                match verdict {
+                    MaskVerdict::OnlyEos | MaskVerdict::Empty if c.is_accepting() => {
+                        record(&mut timings, step);
+                        break FinishReason::Accepted;
+                    }
+                    MaskVerdict::Empty => return Err(Error::DeadEnd { step: step_index }),
+                    MaskVerdict::OnlyEos | MaskVerdict::SomeText => {}
+                }
+            } else {
+                forced = true;
+                chosen = ff;
+                chosen.truncate(budget - tokens.len());
+                step.mask = t.elapsed();
+            }
+        }
+
+        if !forced {
+            let t = Instant::now();
+            let Some(token) = sampler.sample(&logits) else {
+                return Err(Error::DeadEnd { step: step_index });
+            };
+            step.sample = t.elapsed();
+            chosen.push(token);
+        }
+
+        // An end-of-sequence token ends generation here; it is neither committed nor part of the output.
+        let eos_at = chosen.iter().position(|&t| vocab.is_eos(t));
+        let emit = &chosen[..eos_at.unwrap_or(chosen.len())];
+        if let Some(c) = constraint.as_deref_mut() {
+            let t = Instant::now();
+            for (k, &token) in emit.iter().enumerate() {
+                // Forced tokens were never masked: the constraint vouches for them itself.
+                c.commit(token).map_err(|source| Error::Constraint { step: step_index + k, source })?;
+            }
+            step.mask += t.elapsed();
+        }
+        let mut cancelled = false;
+        for &token in emit {
+            let event = TokenEvent { index: tokens.len(), token: Some(token), bytes: vocab.token_bytes(token), forced };
+            if timings.first_token.is_none() {
+                timings.first_token = Some(input.started.elapsed());
+            }
+            tokens.push(token);
+            if forced {
+                timings.forced_tokens += 1;
+            }
+            if on_token(&event).is_break() {
+                cancelled = true;
+                break;
+            }
+        }
+        step.tokens = emit.len() as u32;
+        if eos_at.is_some() {
+            record(&mut timings, step);
+            break FinishReason::Eos;
+        }
+        if cancelled {
+            record(&mut timings, step);
+            break FinishReason::Cancelled;
+        }
+        if tokens.len() >= budget {
+            // The last token's logits would go unused: skip its forward pass.
+            record(&mut timings, step);
+            break out_of_budget;
+        }
+        let t = Instant::now();
+        model.forward(emit, pos, &mut logits)?;
+        step.forward = t.elapsed();
+        pos += emit.len();
+        record(&mut timings, step);
+    };
+
+    let end = Instant::now();
+    timings.generated_tokens = tokens.len();
+    timings.decode = end - decode_start;
+    timings.total = end - input.started;
+    Ok(LoopOutput { tokens, finish, timings })
+}
+
+fn record(timings: &mut Timings, step: StepTiming) {
+    timings.mask += step.mask;
+    timings.sample += step.sample;
+    timings.steps.push(step);
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum MaskVerdict {
+    /// No token allowed at all.
+    Empty,
+    /// Only end-of-sequence tokens allowed.
+    OnlyEos,
+    /// Some token that adds text is allowed.
+    SomeText,
+}
+
+/// Sets every logit the mask does not allow to −∞, and says what the mask allows.
+fn apply_mask(mask: &[u32], logits: &mut [f32], vocab: &Vocabulary) -> MaskVerdict {
+    let mut any_text = false;
+    let mut any_eos = false;
+    for (w, chunk) in logits.chunks_mut(32).enumerate() {
+        let word = mask.get(w).copied().unwrap_or(0);
+        // Bits past the end of the logits are ignored.
+        let valid = if chunk.len() == 32 { u32::MAX } else { (1u32 << chunk.len()) - 1 };
+        let word = word & valid;
+        if word == valid {
+            any_text |= !chunk.is_empty();
+        } else {
+            let mut disallowed = !word & valid;
+            while disallowed != 0 {
+                let bit = disallowed.trailing_zeros();
+                chunk[bit as usize] = f32::NEG_INFINITY;
+                disallowed &= disallowed - 1;
+            }
+        }
+        if word != 0 && !any_text {
+            let mut allowed = word;
+            while allowed != 0 {
+                let bit = allowed.trailing_zeros();
+                if vocab.is_eos((w * 32) as u32 + bit) {
+                    any_eos = true;
+                } else {
+                    any_text = true;
+                    break;
+                }
+                allowed &= allowed - 1;
+            }
+        }
+    }
+    if any_text {
+        MaskVerdict::SomeText
+    } else if any_eos {
+        MaskVerdict::OnlyEos
+    } else {
+        MaskVerdict::Empty
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::constraint::{AllowAll, mask_allows};
+    use crate::error::BoxError;
+
+    /// A deterministic fake model over a 40-token vocabulary: token 0 is EOS, 1..=10 are the digits "0".."9",
+    /// the rest are letters. It prefers letters, then EOS, and records every forward call.
+    struct FakeModel {
+        calls: Vec<(Vec<u32>, usize)>,
+        context: usize,
+    }
+
+    fn vocab() -> Vocabulary {
+        let mut tokens = vec![b"<eos>".to_vec()];
+        tokens.extend((0..10).map(|d| format!("{d}").into_bytes()));
+        tokens.extend((0..29).map(|i| vec![b'a' + (i % 26) as u8]));
+        Vocabulary { tokens, eos: vec![0], bos: None, special: vec![0] }
+    }
+
+    impl LogitsModel for FakeModel {
+        fn forward(&mut self, tokens: &[u32], pos: usize, logits: &mut Vec<f32>) -> Result<()> {
+            self.calls.push((tokens.to_vec(), pos));
+            logits.clear();
+            // Letters score highest, then EOS, then digits (higher digits a little more, varying with position).
+            logits.extend((0..40u32).map(|t| match t {
+                0 => 5.0,
+                1..=10 => 1.0 + ((t as usize + pos) % 10) as f32 * 0.1,
+                _ => 10.0 - (t as f32) * 0.01,
+            }));
+            Ok(())
+        }
+        fn context_len(&self) -> usize {
+            self.context
+        }
+    }
+
+    fn model() -> FakeModel {
+        FakeModel { calls: Vec::new(), context: 64 }
+    }
+
+    /// Digits only, at most `max` of them, then EOS; records every mask it handed out.
+    struct Digits {
+        committed: Vec<u32>,
+        max: usize,
+        mask: Vec<u32>,
+        masks_computed: usize,
+    }
+
+    impl Digits {
+        fn new(max: usize) -> Self {
+            Digits { committed: Vec::new(), max, mask: vec![0; 2], masks_computed: 0 }
+        }
+    }
+
+    impl TokenConstraint for Digits {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            self.masks_computed += 1;
+            self.mask = vec![0; 2];
+            if self.committed.len() < self.max {
+                for t in 1..=10 {
+                    self.mask[t / 32] |= 1 << (t % 32);
+                }
+            }
+            if !self.committed.is_empty() {
+                self.mask[0] |= 1; // EOS
+            }
+            Ok(&self.mask)
+        }
+        fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+            if !(1..=10).contains(&token) {
+                return Err(format!("token {token} is not a digit").into());
+            }
+            self.committed.push(token);
+            Ok(())
+        }
+        fn is_accepting(&self) -> bool {
+            !self.committed.is_empty()
+        }
+    }
+
+    /// Digits without EOS until the budget is used: digits run until the constraint allows nothing else.
+    struct NoEos(Digits);
+    impl TokenConstraint for NoEos {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            self.0.compute_mask()?;
+            if self.0.committed.len() < self.0.max {
+                self.0.mask[0] &= !1;
+            }
+            Ok(&self.0.mask)
+        }
+        fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+            self.0.commit(token)
+        }
+        fn is_accepting(&self) -> bool {
+            self.0.is_accepting()
+        }
+    }
+
+    struct Forcing {
+        inner: Digits,
+        forced_once: bool,
+    }
+    impl TokenConstraint for Forcing {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            self.inner.compute_mask()
+        }
+        fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+            self.inner.commit(token)
+        }
+        fn is_accepting(&self) -> bool {
+            self.inner.is_accepting()
+        }
+        fn forced_tokens(&mut self) -> Result<Vec<u32>, BoxError> {
+            if self.forced_once {
+                Ok(Vec::new())
+            } else {
+                self.forced_once = true;
+                Ok(vec![2, 3, 4])
+            }
+        }
+    }
+
+    struct Nothing(Vec<u32>);
+    impl TokenConstraint for Nothing {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            Ok(&self.0)
+        }
+        fn commit(&mut self, _: u32) -> Result<(), BoxError> {
+            Ok(())
+        }
+        fn is_accepting(&self) -> bool {
+            false
+        }
+    }
+
+    struct Failing;
+    impl TokenConstraint for Failing {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            Err("broken".into())
+        }
+        fn commit(&mut self, _: u32) -> Result<(), BoxError> {
+            Ok(())
+        }
+        fn is_accepting(&self) -> bool {
+            false
+        }
+    }
+
+    fn input<'a>(prompt: &'a [u32], max_tokens: usize, vocab: &'a Vocabulary) -> LoopInput<'a> {
+        LoopInput { prompt, max_tokens, sampling: Sampling::GREEDY, vocab, started: Instant::now() }
+    }
+
+    fn no_events() -> impl FnMut(&TokenEvent<'_>) -> ControlFlow<()> {
+        |_| ControlFlow::Continue(())
+    }
+
+    #[test]
+    fn unconstrained_greedy_follows_the_logits_until_the_budget() {
+        let v = vocab();
+        let mut m = model();
+        let out = run(&mut m, &input(&[11, 12], 3, &v), None, &mut no_events()).unwrap();
+        assert_eq!(out.tokens, vec![11, 11, 11]);
+        assert_eq!(out.finish, FinishReason::MaxTokens);
+        // Prefill, then one forward per token but the last.
+        assert_eq!(m.calls, vec![(vec![11, 12], 0), (vec![11], 2), (vec![11], 3)]);
+        assert_eq!(out.timings.generated_tokens, 3);
+        assert_eq!(out.timings.steps.len(), 3);
+    }
+
+    #[test]
+    fn the_mask_is_applied_at_every_step_and_generation_stops_when_only_eos_is_left() {
+        let v = vocab();
+        let mut m = model();
+        let mut digits = Digits::new(4);
+        let mut seen = Vec::new();
+        let mut on = |e: &TokenEvent<'_>| {
+            seen.push(e.bytes.to_vec());
+            ControlFlow::Continue(())
+        };
+        let out = run(&mut m, &input(&[11], 10, &v), Some(&mut digits), &mut on).unwrap();
+        // Letters score higher, yet every token is a digit; EOS (5.0) beats digits once allowed.
+        assert_eq!(out.tokens.len(), 1, "{:?}", out.tokens);
+        assert_eq!(out.finish, FinishReason::Eos);
+        assert!(out.tokens.iter().all(|&t| (1..=10).contains(&t)));
+        assert_eq!(digits.masks_computed, 2);
+        assert_eq!(seen.len(), 1);
+    }
+
+    #[test]
+    fn a_constraint_that_accepts_and_allows_only_eos_ends_generation_without_sampling() {
+        let v = vocab();
+        let mut m = model();
+        let mut c = NoEos(Digits::new(3));
+        let out = run(&mut m, &input(&[11], 10, &v), Some(&mut c), &mut no_events()).unwrap();
+        assert_eq!(out.tokens.len(), 3);
+        assert_eq!(out.finish, FinishReason::Accepted);
+        assert_eq!(c.0.masks_computed, 4, "one mask per token, and the last one that allowed only EOS");
+        // Prefill + one forward per token: the step that ended on the mask needed none.
+        assert_eq!(m.calls.len(), 4);
+    }
+
+    #[test]
+    fn forced_tokens_are_committed_and_fed_in_one_batch_without_a_mask() {
+        let v = vocab();
+        let mut m = model();
+        let mut c = Forcing { inner: Digits::new(10), forced_once: false };
+        let mut forced_flags = Vec::new();
+        let mut on = |e: &TokenEvent<'_>| {
+            forced_flags.push(e.forced);
+            ControlFlow::Continue(())
+        };
+        let out = run(&mut m, &input(&[11], 10, &v), Some(&mut c), &mut on).unwrap();
+        assert_eq!(&out.tokens[..3], &[2, 3, 4]);
+        assert_eq!(c.inner.committed[..3], [2, 3, 4]);
+        assert_eq!(m.calls[1], (vec![2, 3, 4], 1), "forced tokens go through the model in one forward pass");
+        assert_eq!(&forced_flags[..3], &[true, true, true]);
+        assert_eq!(out.timings.forced_tokens, 3);
+        assert_eq!(out.finish, FinishReason::Eos);
+    }
+
+    #[test]
+    fn a_dead_end_is_an_error_and_constraint_errors_carry_the_step() {
+        let v = vocab();
+        let err = run(&mut model(), &input(&[11], 5, &v), Some(&mut Nothing(vec![0, 0])), &mut no_events());
+        assert!(matches!(err, Err(Error::DeadEnd { step: 0 })), "{err:?}");
+
+        let err = run(&mut model(), &input(&[11], 5, &v), Some(&mut Failing), &mut no_events()).unwrap_err();
+        assert!(matches!(err, Error::Constraint { step: 0, .. }) && err.to_string().contains("broken"), "{err}");
+    }
+
+    #[test]
+    fn the_callback_can_cancel_and_the_context_bounds_generation() {
+        let v = vocab();
+        let mut on = |e: &TokenEvent<'_>| if e.index == 1 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+        let out = run(&mut model(), &input(&[11], 10, &v), None, &mut on).unwrap();
+        assert_eq!((out.tokens.len(), out.finish), (2, FinishReason::Cancelled));
+
+        let mut small = FakeModel { calls: Vec::new(), context: 4 };
+        let out = run(&mut small, &input(&[11, 12], 10, &v), None, &mut no_events()).unwrap();
+        assert_eq!((out.tokens.len(), out.finish), (2, FinishReason::ContextFull));
+        let err = run(&mut small, &input(&[11; 4], 10, &v), None, &mut no_events()).unwrap_err();
+        assert!(matches!(err, Error::ContextOverflow { prompt_tokens: 4, context: 4 }));
+    }
+
+    #[test]
+    fn allow_all_changes_nothing() {
+        let v = vocab();
+        let free = run(&mut model(), &input(&[11], 6, &v), None, &mut no_events()).unwrap();
+        let mut all = AllowAll::new(v.len());
+        let masked = run(&mut model(), &input(&[11], 6, &v), Some(&mut all), &mut no_events()).unwrap();
+        assert_eq!(free.tokens, masked.tokens);
+    }
+
+    #[test]
+    fn apply_mask_handles_partial_words_and_short_masks() {
+        let v = vocab();
+        let mut logits = vec![1.0f32; 40];
+        let mut mask = vec![0u32; 1];
+        mask[0] |= 1 << 5;
+        assert_eq!(apply_mask(&mask, &mut logits, &v), MaskVerdict::SomeText);
+        assert!(logits.iter().enumerate().all(|(i, &l)| (i == 5) == l.is_finite()));
+        assert!(mask_allows(&mask, 5));
+        let mut logits = vec![1.0f32; 40];
+        assert_eq!(apply_mask(&[1], &mut logits, &v), MaskVerdict::OnlyEos);
+        assert_eq!(apply_mask(&[], &mut logits, &v), MaskVerdict::Empty);
+    }
+}
