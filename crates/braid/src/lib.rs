@@ -70,6 +70,7 @@
 
 mod analyze;
 mod body;
+mod checker;
 mod compiler;
 mod config;
 mod conflict;
@@ -82,6 +83,7 @@ mod lang;
 mod lower;
 mod pattern;
 
+pub use checker::{CheckError, Checker, CheckerStats, Tiktoken, TokenMask, Violation, VocabIndex, Vocabulary};
 pub use compiler::{COMPILER, CompileStats, Compiler, compile, detect_conflicts};
 pub use config::{CompileConfig, Context, Limits, Target};
 pub use conflict::compare;
