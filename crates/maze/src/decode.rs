@@ -101,7 +101,11 @@ pub(crate) fn run(
         if !forced {
             let t = Instant::now();
             let Some(token) = sampler.sample(&logits) else {
-                return Err(Error::DeadEnd { step: step_index });
+                return Err(if constraint.is_some() {
+                    Error::DeadEnd { step: step_index }
+                } else {
+                    Error::inference("sampling", "the model produced no finite logit")
+                });
             };
             step.sample = t.elapsed();
             chosen.push(token);
@@ -110,16 +114,15 @@ pub(crate) fn run(
         // An end-of-sequence token ends generation here; it is neither committed nor part of the output.
         let eos_at = chosen.iter().position(|&t| vocab.is_eos(t));
         let emit = &chosen[..eos_at.unwrap_or(chosen.len())];
-        if let Some(c) = constraint.as_deref_mut() {
-            let t = Instant::now();
-            for (k, &token) in emit.iter().enumerate() {
-                // Forced tokens were never masked: the constraint vouches for them itself.
-                c.commit(token).map_err(|source| Error::Constraint { step: step_index + k, source })?;
-            }
-            step.mask += t.elapsed();
-        }
         let mut cancelled = false;
         for &token in emit {
+            // Committed one by one with the output, so a cancellation leaves the constraint where the output ends.
+            // Forced tokens were never masked: the constraint vouches for them itself.
+            if let Some(c) = constraint.as_deref_mut() {
+                let t = Instant::now();
+                c.commit(token).map_err(|source| Error::Constraint { step: tokens.len(), source })?;
+                step.mask += t.elapsed();
+            }
             let event = TokenEvent { index: tokens.len(), token: Some(token), bytes: vocab.token_bytes(token), forced };
             if timings.first_token.is_none() {
                 timings.first_token = Some(input.started.elapsed());

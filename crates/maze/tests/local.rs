@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use maze::{
     AllowAll, Backend, BoxError, Error, FinishReason, GenerateRequest, Grammar, LocalBackend, LocalConfig, Message,
-    Prompt, Role, Sampling, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
+    Prompt, Requantize, Role, Sampling, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
 };
 
 fn model_path() -> Option<PathBuf> {
@@ -185,6 +185,32 @@ fn a_grammar_without_a_token_constraint_is_refused() {
     let request = GenerateRequest::new(Prompt::user("x"), 4).with_grammar(Grammar::Regex("[0-9]+".into()));
     let err = b.generate(&request, None, &mut ignore()).unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+}
+
+#[test]
+fn the_requantized_copy_is_written_beside_the_model_once_then_reused() {
+    let Some(path) = model_path() else { return };
+    let dir = std::env::temp_dir().join(format!("maze-requant-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.gguf");
+    std::fs::copy(&path, &model).unwrap();
+    let config = LocalConfig::new().with_model(&model);
+
+    let first = LocalBackend::load(&config).unwrap();
+    let copy = dir.join("model.q8_0.gguf");
+    assert_eq!(first.info().weights_from, copy);
+    assert!(first.info().requantized && first.info().requantize_time > std::time::Duration::ZERO);
+    assert!(!first.info().weight_types.contains_key("Q4_1"), "{:?}", first.info().weight_types);
+    let second = LocalBackend::load(&config).unwrap();
+    assert_eq!(second.info().weights_from, copy);
+    assert_eq!(second.info().requantize_time, std::time::Duration::ZERO, "the copy is reused");
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries.len(), 2, "no temporary file left: {entries:?}");
+
+    let shipped = LocalBackend::load(&LocalConfig { requantize: Requantize::Never, ..config }).unwrap();
+    assert_eq!(shipped.info().weights_from, model);
+    assert!(shipped.info().weight_types.contains_key("Q4_1"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

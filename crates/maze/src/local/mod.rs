@@ -73,7 +73,8 @@ impl LocalConfig {
 pub struct ModelInfo {
     /// The model file asked for.
     pub path: PathBuf,
-    /// The file the weights came from: `path`, or its requantized copy beside it.
+    /// The file the weights came from: `path`, or its requantized copy beside it (`path` again when the copy
+    /// could not be written and the weights were requantized in memory).
     pub weights_from: PathBuf,
     /// Whether the weights were requantized (now or in an earlier run).
     pub requantized: bool,

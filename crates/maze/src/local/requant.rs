@@ -9,6 +9,7 @@
 use std::fs::{self, File};
 use std::io::{Cursor, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use candle_core::Device;
 use candle_core::quantized::gguf_file::{self, Content, Value};
@@ -114,12 +115,16 @@ pub(super) fn requantize<R: Read + Seek>(model: &Path, content: &Content, reader
     Ok(out.into_inner())
 }
 
+static WRITES: AtomicUsize = AtomicUsize::new(0);
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a reader never sees
 /// a half-written file and two processes racing both end with a complete one.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per process and per call, so concurrent loads (threads included) never write the same file.
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
