@@ -1,6 +1,7 @@
 //! The `ananke` command line: extract constraints from code, compile them, check code against them, generate.
 
 mod cmd;
+mod config;
 mod progress;
 mod walk;
 
@@ -23,6 +24,10 @@ enum Command {
     Extract(cmd::extract::ExtractArgs),
     /// Compile a constraint set into an IR: Lark grammar, JSON schema, regexes, forbidden strings, conflicts.
     Compile(cmd::compile::CompileArgs),
+    /// Check code against ananke.toml and constraint sets; report like a linter (text, JSON, SARIF).
+    Check(cmd::check::CheckArgs),
+    /// Draft an ananke.toml from the conventions the code already follows.
+    Init(cmd::init::InitArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +35,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Extract(args) => cmd::extract::run(args),
         Command::Compile(args) => cmd::compile::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Init(args) => cmd::init::run(args),
     };
     match result {
         Ok(code) => code,

@@ -282,8 +282,8 @@ pub struct Violation {
     /// The constraint's user-facing label, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// The rule broken.
-    pub rule: Rule,
+    /// The rule broken (shared with the constraint, as violations of one rule are often many).
+    pub rule: std::sync::Arc<Rule>,
     /// The constraint's kind.
     pub kind: ConstraintKind,
     /// The constraint's severity.
@@ -297,4 +297,7 @@ pub struct Violation {
     /// A concrete fix, when there is one (`rename to parse_header`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
+    /// The constraint's own message (why the rule exists), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

@@ -235,8 +235,8 @@ impl Rule {
             Rule::ForbidCall { callee } => format!("forbid call `{callee}`"),
             Rule::ForbidPattern { pattern } => format!("forbid pattern {pattern}"),
             Rule::RequirePattern { pattern } => format!("require pattern {pattern}"),
-            Rule::ImportAllow { modules } => format!("imports only from {}", modules.join(", ")),
-            Rule::ImportForbid { modules } => format!("no imports from {}", modules.join(", ")),
+            Rule::ImportAllow { modules } => format!("imports only from {}", list(modules)),
+            Rule::ImportForbid { modules } => format!("no imports from {}", list(modules)),
             Rule::ErrorHandling { style } => format!("error handling: {}", style.describe()),
             Rule::Length { unit, min, max } => match (min, max) {
                 (Some(lo), Some(hi)) => format!("between {lo} and {hi} {unit}"),
@@ -248,6 +248,16 @@ impl Rule {
             Rule::JsonSchema { .. } => "JSON value matching a schema".to_owned(),
             Rule::Regex { pattern } => format!("matches /{pattern}/"),
         }
+    }
+}
+
+/// A list for people: the first few items, then how many more.
+fn list(items: &[String]) -> String {
+    const SHOWN: usize = 6;
+    if items.len() <= SHOWN {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..SHOWN].join(", "), items.len() - SHOWN)
     }
 }
 

@@ -31,6 +31,22 @@ pub struct FileExtraction {
     pub errors: ErrorStats,
     /// Problems with the file; extraction still returns everything it could read.
     pub diagnostics: Vec<Diagnostic>,
+    /// Every declared name with its span ([`crate::Detail::Full`] only).
+    pub name_sites: Vec<NameSite>,
+}
+
+/// A declared name, for naming rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameSite {
+    /// What the name declares.
+    pub kind: SymbolKind,
+    /// Where: the name's text is the source's bytes `span.start_byte..span.end_byte`.
+    pub span: Span,
+    /// Whether it is in test code.
+    pub in_test: bool,
+    /// Whether the name is dictated from elsewhere (a method of a trait impl, a foreign function), so that a
+    /// naming rule cannot apply to it.
+    pub dictated: bool,
 }
 
 impl FileExtraction {
@@ -52,6 +68,7 @@ impl FileExtraction {
             names: NameStats::default(),
             errors: ErrorStats::default(),
             diagnostics: Vec::new(),
+            name_sites: Vec::new(),
         }
     }
 

@@ -40,6 +40,7 @@
 
 mod decode;
 mod extraction;
+mod lint;
 mod mine;
 mod modpath;
 mod rust;
@@ -48,8 +49,9 @@ mod text;
 use ananke_core::{ConstraintSet, Diagnostic, DiagnosticCode, Language, Severity};
 
 pub use decode::decode;
-pub use extraction::{ErrorStats, FileExtraction, KindNames, NameStats, Symbol};
-pub use mine::{MineConfig, mine};
+pub use extraction::{ErrorStats, FileExtraction, KindNames, NameSite, NameStats, Symbol};
+pub use lint::{Error, FileLint, Linter, Unchecked, check};
+pub use mine::{MineConfig, mine, security_rules};
 
 /// One input file: its path (as it should appear in results) and its raw bytes.
 #[derive(Clone, Copy, Debug)]
@@ -72,11 +74,32 @@ impl<'a> Source<'a> {
 pub struct ExtractConfig {
     /// Read every file as this language instead of deciding by extension.
     pub language: Option<Language>,
+    /// How much to keep of each file.
+    pub detail: Detail,
+}
+
+/// How much an extraction keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// What mining needs: symbols, facts, statistics.
+    #[default]
+    Summary,
+    /// Also every declared name with its own span, which naming rules need.
+    Full,
 }
 
 /// Whether clew can extract this language.
 pub fn supports(language: Language) -> bool {
     matches!(language, Language::Rust)
+}
+
+/// Parses a function header written as source (`pub fn parse(input: &str) -> Result<Ast, Error>`, with or without
+/// a body or a trailing `;`) into a [`Signature`](ananke_core::Signature).
+pub fn parse_signature(header: &str, language: Language) -> Result<ananke_core::Signature, String> {
+    if !supports(language) {
+        return Err(format!("no {language} parser yet"));
+    }
+    rust::parse_signature(header)
 }
 
 /// Extracts one file. Never fails: problems become diagnostics in the result.
@@ -94,7 +117,9 @@ pub fn extract_file(path: &str, bytes: &[u8], config: &ExtractConfig) -> FileExt
         return out;
     }
     match decode(path, bytes) {
-        Ok(source) => rust::extract(source, &mut out),
+        Ok(source) => {
+            rust::extract(source, config.detail.into(), &mut out);
+        }
         Err(diagnostic) => out.diagnostics.push(diagnostic),
     }
     out

@@ -53,6 +53,7 @@ const AVOIDABLE_CALLS: [(FindingKind, &str); 5] = [
 
 /// A security rule family: the findings that break it and the rule that forbids them.
 struct SecurityRule {
+    name: &'static str,
     kinds: &'static [FindingKind],
     rule: fn() -> Rule,
     message: &'static str,
@@ -60,6 +61,7 @@ struct SecurityRule {
 
 const SECURITY_RULES: [SecurityRule; 5] = [
     SecurityRule {
+        name: "unsafe",
         kinds: &[
             FindingKind::UnsafeBlock,
             FindingKind::UnsafeFn,
@@ -71,26 +73,40 @@ const SECURITY_RULES: [SecurityRule; 5] = [
         message: "no unsafe code",
     },
     SecurityRule {
+        name: "transmute",
         kinds: &[FindingKind::Transmute],
         rule: || Rule::ForbidCall { callee: "std::mem::transmute".to_owned() },
         message: "no transmute: convert with safe, checked APIs",
     },
     SecurityRule {
+        name: "shell-command",
         kinds: &[FindingKind::ShellCommand],
         rule: || Rule::ForbidPattern { pattern: Pattern::Query(rust::SHELL_COMMAND_QUERY.to_owned()) },
         message: "no commands built from formatted strings or run through a shell: pass arguments separately",
     },
     SecurityRule {
+        name: "hardcoded-secret",
         kinds: &[FindingKind::HardcodedSecret],
         rule: || Rule::ForbidPattern { pattern: Pattern::Query(rust::HARDCODED_SECRET_QUERY.to_owned()) },
         message: "no hard-coded secrets: read them from the environment or a secret store",
     },
     SecurityRule {
+        name: "sql-format",
         kinds: &[FindingKind::SqlFormat],
         rule: || Rule::ForbidPattern { pattern: Pattern::Query(rust::SQL_FORMAT_QUERY.to_owned()) },
         message: "no SQL built by formatting: use bound parameters",
     },
 ];
+
+/// The built-in security rules for a language, by name (`unsafe`, `transmute`, `shell-command`,
+/// `hardcoded-secret`, `sql-format`): the same rules extraction mines, so a declared one and an extracted one are
+/// the same constraint. Returns `(name, rule, message)`.
+pub fn security_rules(language: Language) -> Vec<(&'static str, Rule, &'static str)> {
+    match language {
+        Language::Rust => SECURITY_RULES.iter().map(|r| (r.name, (r.rule)(), r.message)).collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// Turns per-file extractions into one constraint set. Files are taken in path order, so the result does not
 /// depend on the order of `files`. Takes the extractions by value: their signatures, shapes and facts move into
@@ -322,19 +338,8 @@ fn security(files: &[&FileExtraction], scope: &Scope, set: &mut ConstraintSet) {
 }
 
 fn imports(files: &[&FileExtraction], scope: &Scope, set: &mut ConstraintSet) {
-    // Since the 2018 edition `use child::Item;` may name a module declared anywhere in the same crate, or an item
-    // in scope: only lower-case roots that no file of the crate declares as a module count as crates.
-    fn crate_of(f: &FileExtraction) -> &str {
-        f.facts.module_path.as_deref().unwrap_or("").split("::").next().unwrap_or("")
-    }
-    let mut declared: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for file in files {
-        let krate = crate_of(file);
-        let mods = file.facts.imports.iter().filter(|i| i.kind == ImportKind::Mod).map(|i| i.path.as_str());
-        for path in mods.chain(file.facts.module_path.as_deref()) {
-            declared.extend(path.split("::").skip(1).map(|m| (krate, m)));
-        }
-    }
+    // Since the 2018 edition `use child::Item;` may name a module declared in the same file: such roots are not
+    // crates. (The linter applies the same rule, so an allow list mined here checks cleanly on its own code.)
     let mut roots = BTreeSet::new();
     let mut first: Option<Location> = None;
     let mut count = 0u32;
@@ -342,14 +347,18 @@ fn imports(files: &[&FileExtraction], scope: &Scope, set: &mut ConstraintSet) {
         if crate::modpath::is_test_path(file.path()) {
             continue;
         }
+        let local: BTreeSet<&str> = file
+            .facts
+            .imports
+            .iter()
+            .filter(|i| i.kind == ImportKind::Mod)
+            .filter_map(|i| i.path.rsplit("::").next())
+            .collect();
         for import in file.facts.imports.iter().filter(|i| i.kind != ImportKind::Mod) {
             let root = import.path.trim_start_matches("::").split("::").next().unwrap_or_default();
             let is_crate_name = root.starts_with(|c: char| c.is_ascii_lowercase())
                 && root.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-            if !is_crate_name
-                || matches!(root, "crate" | "self" | "super")
-                || declared.contains(&(crate_of(file), root))
-            {
+            if !is_crate_name || matches!(root, "crate" | "self" | "super") || local.contains(root) {
                 continue;
             }
             count += 1;
@@ -365,7 +374,7 @@ fn imports(files: &[&FileExtraction], scope: &Scope, set: &mut ConstraintSet) {
     set.insert(
         Constraint::new(
             Rule::ImportAllow { modules: roots.into_iter().collect() },
-            scope.clone(),
+            scope.clone().excluding_tests(),
             provenance_at(location, 1.0, count),
         )
         .with_severity(Severity::Info)

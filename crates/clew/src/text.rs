@@ -17,6 +17,19 @@ pub(crate) fn span_of(node: Node<'_>) -> Span {
     }
 }
 
+/// The span from the start of `first` to the end of `last`.
+pub(crate) fn span_between(first: Node<'_>, last: Node<'_>) -> Span {
+    let (start, end) = (span_of(first), span_of(last));
+    Span {
+        start_byte: start.start_byte,
+        end_byte: end.end_byte,
+        start_line: start.start_line,
+        start_column: start.start_column,
+        end_line: end.end_line,
+        end_column: end.end_column,
+    }
+}
+
 /// The node's source text. Sources are validated UTF-8 and nodes end on character boundaries.
 pub(crate) fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
     source.get(node.byte_range()).unwrap_or("")

@@ -137,7 +137,7 @@ fn bad_files_are_reported_and_do_not_stop_the_others() {
 
 #[test]
 fn forcing_a_language_reads_any_extension() {
-    let config = ExtractConfig { language: Some(ananke_core::Language::Rust) };
+    let config = ExtractConfig { language: Some(ananke_core::Language::Rust), ..ExtractConfig::default() };
     let x = clew::extract_file("snippet.txt", b"fn f() {}", &config);
     assert_eq!(x.signatures.len(), 1);
     assert!(x.diagnostics.is_empty());

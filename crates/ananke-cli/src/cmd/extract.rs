@@ -64,7 +64,8 @@ pub struct ExtractArgs {
     pub conventions_only: bool,
 }
 
-fn parse_language(text: &str) -> Result<Language, String> {
+/// Parses `--lang`, accepting only languages with an extractor.
+pub fn parse_language(text: &str) -> Result<Language, String> {
     let language: Language = text.parse()?;
     if clew::supports(language) { Ok(language) } else { Err(format!("no {language} extractor yet (supported: rust)")) }
 }
@@ -93,7 +94,7 @@ pub fn run(args: &ExtractArgs) -> anyhow::Result<ExitCode> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("could not start worker threads")?;
-    let config = ExtractConfig { language: args.lang };
+    let config = ExtractConfig { language: args.lang, ..ExtractConfig::default() };
     let progress = Progress::new(found.len() as u64, "extracting", !args.no_progress);
     let max = args.max_file_size;
     let cpu_before = cpu_seconds();

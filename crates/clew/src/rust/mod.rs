@@ -14,13 +14,15 @@ use ananke_core::{
     Span, SymbolKind, TestItem, TestKind, TypeShapeKind,
 };
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Parser, Query, QueryCursor};
+use tree_sitter::{Node, Parser, Query, QueryCursor, Tree};
 
-use crate::extraction::{FileExtraction, Symbol};
+use crate::Detail;
+use crate::extraction::{FileExtraction, NameSite, Symbol};
 use crate::modpath::{is_test_path, rust_module_path};
-use crate::text::{normalized, span_of, text};
+use crate::text::{normalized, span_between, span_of, text};
 
-use items::{Attached, type_head};
+use items::Attached;
+pub(crate) use items::type_head;
 
 /// The query files, in the order they are concatenated into one query.
 pub(crate) const QUERY_FILES: [(&str, &str); 8] = [
@@ -127,7 +129,7 @@ pub(crate) struct Queries {
 impl Queries {
     fn compile() -> Result<Queries, String> {
         let language = tree_sitter_rust::LANGUAGE.into();
-        let source: String = QUERY_FILES.iter().map(|(_, text)| *text).collect::<Vec<_>>().join("\n");
+        let source = QUERY_FILES.iter().map(|(_, text)| *text).collect::<Vec<_>>().join("\n");
         let query = Query::new(&language, &source).map_err(|e| format!("queries/rust: {e}"))?;
         let mut captures = Vec::with_capacity(query.capture_names().len());
         for name in query.capture_names() {
@@ -169,8 +171,23 @@ struct Capture<'t> {
     b: Option<Node<'t>>,
 }
 
-/// Extracts everything from one Rust source text into `out`.
-pub(crate) fn extract(source: &str, out: &mut FileExtraction) {
+/// What an extraction collects beyond what every caller needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Collect {
+    /// Every declared name with its span (naming rules).
+    pub names: bool,
+    /// Type shapes (mining, shape rules).
+    pub shapes: bool,
+}
+
+impl From<Detail> for Collect {
+    fn from(detail: Detail) -> Self {
+        Collect { names: detail == Detail::Full, shapes: true }
+    }
+}
+
+/// Extracts everything from one Rust source text into `out`, and returns the syntax tree (for the linter).
+pub(crate) fn extract(source: &str, collect: Collect, out: &mut FileExtraction) -> Option<Tree> {
     let tree = PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(|| {
@@ -192,7 +209,7 @@ pub(crate) fn extract(source: &str, out: &mut FileExtraction) {
             line: None,
             column: None,
         });
-        return;
+        return None;
     };
     let root = tree.root_node();
     let errors = if root.has_error() { error_regions(root, source, out) } else { Vec::new() };
@@ -228,6 +245,8 @@ pub(crate) fn extract(source: &str, out: &mut FileExtraction) {
     let module = rust_module_path(&path);
     let mut walker = Walker {
         source,
+        detail: collect.names,
+        collect_shapes: collect.shapes,
         module: module.clone(),
         file_in_test: is_test_path(&path),
         out,
@@ -246,6 +265,26 @@ pub(crate) fn extract(source: &str, out: &mut FileExtraction) {
     walker.close_until(usize::MAX);
     walker.scan_key_literals(root);
     walker.out.facts.module_path = Some(module);
+    Some(tree)
+}
+
+/// Parses a lone function header, e.g. from a configuration file.
+pub(crate) fn parse_signature(header: &str) -> Result<Signature, String> {
+    let trimmed = header.trim().trim_end_matches(';').trim_end();
+    let source = if trimmed.ends_with('}') { trimmed.to_owned() } else { format!("{trimmed} {{}}") };
+    let mut parser = Parser::new();
+    parser.set_language(&tree_sitter_rust::LANGUAGE.into()).map_err(|e| e.to_string())?;
+    let tree = parser.parse(&source, None).ok_or("the parser gave up")?;
+    let root = tree.root_node();
+    let item = root.named_child(0).filter(|n| n.kind() == "function_item" && root.named_child_count() == 1);
+    let Some(item) = item.filter(|n| !n.has_error()) else {
+        return Err(format!(
+            "`{trimmed}` is not a Rust function header (expected e.g. `pub fn name(arg: Type) -> Ret`)"
+        ));
+    };
+    items::signature(item, &source, None, &Attached::default())
+        .map(|(sig, _)| sig)
+        .ok_or_else(|| format!("`{trimmed}` has no function name"))
 }
 
 /// Finds the outermost ERROR nodes (skipped by extraction) and reports them and MISSING nodes as diagnostics.
@@ -344,6 +383,10 @@ struct FunctionState<'t> {
 
 struct Walker<'s, 't, 'o> {
     source: &'s str,
+    /// Whether every declared name is kept with its span (linting).
+    detail: bool,
+    /// Whether type shapes are built.
+    collect_shapes: bool,
     module: String,
     file_in_test: bool,
     out: &'o mut FileExtraction,
@@ -429,9 +472,13 @@ impl<'t> Walker<'_, 't, '_> {
     }
 
     fn finding(&mut self, kind: FindingKind, node: Node<'_>, detail: Option<String>) {
+        self.finding_at(kind, span_of(node), detail);
+    }
+
+    fn finding_at(&mut self, kind: FindingKind, span: Span, detail: Option<String>) {
         let symbol = self.current_function().map(|i| self.functions[i].path.clone());
         let in_test = self.in_test();
-        self.out.facts.findings.push(Finding { kind, span: span_of(node), in_test, symbol, detail });
+        self.out.facts.findings.push(Finding { kind, span, in_test, symbol, detail });
     }
 
     fn handle(&mut self, capture: Capture<'t>) {
@@ -439,16 +486,29 @@ impl<'t> Walker<'_, 't, '_> {
         match capture.event {
             Event::Attribute | Event::Doc => self.pending.push(node),
             Event::Function => self.function(node),
-            Event::Struct => self.shape(node, TypeShapeKind::Struct),
-            Event::Enum => self.shape(node, TypeShapeKind::Enum),
-            Event::Union => self.shape(node, TypeShapeKind::Union),
+            Event::Struct => {
+                self.shape(node, TypeShapeKind::Struct);
+            }
+            Event::Enum => {
+                self.shape(node, TypeShapeKind::Enum);
+            }
+            Event::Union => {
+                self.shape(node, TypeShapeKind::Union);
+            }
             Event::TypeAlias => {
                 let associated =
                     matches!(self.stack.last(), Some(Frame { kind: FrameKind::Impl { .. } | FrameKind::Trait(_), .. }));
                 if associated {
-                    // Associated types are members of their trait or impl, not shapes of their own.
+                    // Associated types are members of their trait or impl, not shapes of their own; in a trait impl
+                    // the trait names them.
                     self.take_attached(node);
-                    self.name(node, SymbolKind::Type);
+                    let dictated = matches!(
+                        self.stack.last(),
+                        Some(Frame { kind: FrameKind::Impl { trait_name: Some(_), .. }, .. })
+                    );
+                    if let Some(name) = node.child_by_field_name("name") {
+                        self.record_name(SymbolKind::Type, name, dictated);
+                    }
                 } else {
                     self.shape(node, TypeShapeKind::Alias);
                 }
@@ -457,7 +517,12 @@ impl<'t> Walker<'_, 't, '_> {
             Event::Impl => self.impl_item(node),
             Event::Const => {
                 self.take_attached(node);
-                self.name(node, SymbolKind::Constant);
+                // An associated constant of a trait impl is named by the trait.
+                let dictated =
+                    matches!(self.stack.last(), Some(Frame { kind: FrameKind::Impl { trait_name: Some(_), .. }, .. }));
+                if let Some(name) = node.child_by_field_name("name") {
+                    self.record_name(SymbolKind::Constant, name, dictated);
+                }
             }
             Event::Static => {
                 self.take_attached(node);
@@ -499,7 +564,12 @@ impl<'t> Walker<'_, 't, '_> {
                     Some("expect") => FindingKind::Expect,
                     _ => FindingKind::Unwrap,
                 };
-                self.panicking(kind, node);
+                // Point at `unwrap()`, not at the whole receiver chain before it.
+                let span = match capture.a {
+                    Some(name) if !is_token_run => span_between(name, node),
+                    _ => span_of(node),
+                };
+                self.panicking(kind, span);
             }
             Event::PanickingMacro => self.panicking_macro(node, capture.a),
             Event::Try => {
@@ -555,9 +625,20 @@ impl<'t> Walker<'_, 't, '_> {
         }
     }
 
+    /// Records a declared name: always in the statistics, with its own span when linting.
+    fn record_name(&mut self, kind: SymbolKind, name_node: Node<'_>, dictated: bool) {
+        let name = text(name_node, self.source);
+        let span = span_of(name_node);
+        self.out.names.record(kind, name, span);
+        if self.detail {
+            let in_test = self.in_test();
+            self.out.name_sites.push(NameSite { kind, span, in_test, dictated });
+        }
+    }
+
     fn name(&mut self, node: Node<'_>, kind: SymbolKind) {
         if let Some(name) = node.child_by_field_name("name") {
-            self.out.names.record(kind, text(name, self.source), span_of(name));
+            self.record_name(kind, name, false);
         }
     }
 
@@ -582,17 +663,21 @@ impl<'t> Walker<'_, 't, '_> {
         if attached.is_test {
             self.out.facts.tests.push(TestItem { name: path.clone(), kind: TestKind::Function, span });
         }
-        self.out.names.record(SymbolKind::Function, &signature.name, span_of(name_node));
+        // A trait impl's methods and foreign functions are named by the trait or the foreign library.
+        let dictated = signature
+            .owner
+            .as_ref()
+            .is_some_and(|o| o.kind == OwnerKind::Extern || (o.kind == OwnerKind::Impl && o.trait_name.is_some()));
+        self.record_name(SymbolKind::Function, name_node, dictated);
         let mut pointers = Vec::new();
         if let Some(params) = node.child_by_field_name("parameters") {
             let mut cursor = params.walk();
             for param in params.named_children(&mut cursor).filter(|p| p.kind() == "parameter") {
                 let Some(pattern) = param.child_by_field_name("pattern") else { continue };
                 if pattern.kind() == "identifier" {
-                    let name = text(pattern, self.source);
-                    self.out.names.record(SymbolKind::Variable, name, span_of(pattern));
+                    self.record_name(SymbolKind::Variable, pattern, dictated);
                     if param.child_by_field_name("type").is_some_and(|t| t.kind() == "pointer_type") {
-                        pointers.push(name.to_owned());
+                        pointers.push(text(pattern, self.source).to_owned());
                     }
                 }
             }
@@ -636,24 +721,34 @@ impl<'t> Walker<'_, 't, '_> {
         }
     }
 
-    fn shape(&mut self, node: Node<'t>, kind: TypeShapeKind) {
+    /// Records a type's names and, when collecting them, its shape. Returns whether it is `#[cfg(test)]`.
+    fn shape(&mut self, node: Node<'t>, kind: TypeShapeKind) -> bool {
         let attached = self.take_attached(node);
         self.name(node, SymbolKind::Type);
-        let Some(shape) = items::type_shape(node, self.source, kind, &attached) else { return };
-        for member in &shape.members {
-            let member_kind = match member.kind {
-                ananke_core::MemberKind::Field if !member.name.starts_with(|c: char| c.is_ascii_digit()) => {
-                    SymbolKind::Field
+        if let Some(body) = node.child_by_field_name("body")
+            && matches!(kind, TypeShapeKind::Struct | TypeShapeKind::Union | TypeShapeKind::Enum)
+        {
+            let mut cursor = body.walk();
+            let members: Vec<Node<'t>> = body.named_children(&mut cursor).collect();
+            for member in members {
+                let member_kind = match member.kind() {
+                    "field_declaration" => SymbolKind::Field,
+                    "enum_variant" => SymbolKind::Variant,
+                    _ => continue,
+                };
+                if let Some(name) = member.child_by_field_name("name") {
+                    self.record_name(member_kind, name, false);
                 }
-                ananke_core::MemberKind::Variant => SymbolKind::Variant,
-                _ => continue,
-            };
-            // Member spans are not kept per member; the type's span locates the evidence.
-            self.out.names.record(member_kind, &member.name, span_of(node));
+            }
         }
-        let path = format!("{}::{}", self.scope_path(), shape.name);
-        let in_test = self.in_test() || attached.cfg_test;
-        self.out.shapes.push(Symbol { path, item: shape, span: span_of(node), in_test });
+        if self.collect_shapes
+            && let Some(shape) = items::type_shape(node, self.source, kind, &attached)
+        {
+            let path = format!("{}::{}", self.scope_path(), shape.name);
+            let in_test = self.in_test() || attached.cfg_test;
+            self.out.shapes.push(Symbol { path, item: shape, span: span_of(node), in_test });
+        }
+        attached.cfg_test
     }
 
     fn trait_item(&mut self, node: Node<'t>) {
@@ -661,12 +756,8 @@ impl<'t> Walker<'_, 't, '_> {
             self.finding(FindingKind::UnsafeTrait, node, None);
         }
         let Some(name) = node.child_by_field_name("name").map(|n| text(n, self.source).to_owned()) else { return };
-        let attached_in_test = {
-            // `shape` takes the attributes; peek at cfg(test) through the shape's test flag afterwards.
-            self.shape(node, TypeShapeKind::Trait);
-            self.out.shapes.last().is_some_and(|s| s.in_test)
-        };
-        self.push_frame(node, FrameKind::Trait(name), attached_in_test);
+        let cfg_test = self.shape(node, TypeShapeKind::Trait);
+        self.push_frame(node, FrameKind::Trait(name), cfg_test);
     }
 
     fn impl_item(&mut self, node: Node<'t>) {
@@ -677,7 +768,7 @@ impl<'t> Walker<'_, 't, '_> {
         let self_ty = node.child_by_field_name("type").map(|t| normalized(t, self.source)).unwrap_or_default();
         let trait_name = node.child_by_field_name("trait").map(|t| normalized(t, self.source));
         let in_test = self.in_test() || attached.cfg_test;
-        if let Some(trait_name) = &trait_name {
+        if let Some(trait_name) = trait_name.as_ref().filter(|_| self.collect_shapes) {
             let shape = ananke_core::TypeShape {
                 name: self_ty.clone(),
                 kind: TypeShapeKind::TraitImpl,
@@ -700,7 +791,7 @@ impl<'t> Walker<'_, 't, '_> {
         let attached = self.take_attached(node);
         let Some(name_node) = node.child_by_field_name("name") else { return };
         let name = text(name_node, self.source).to_owned();
-        self.out.names.record(SymbolKind::Module, &name, span_of(name_node));
+        self.record_name(SymbolKind::Module, name_node, false);
         let path = format!("{}::{}", self.scope_path(), name);
         if attached.cfg_test {
             self.out.facts.tests.push(TestItem { name: path.clone(), kind: TestKind::Module, span: span_of(node) });
@@ -722,7 +813,11 @@ impl<'t> Walker<'_, 't, '_> {
         let mut names = Vec::new();
         binding_names(pattern, &mut names);
         for name in &names {
-            self.out.names.record(SymbolKind::Variable, text(*name, self.source), span_of(*name));
+            // `let Marker = ..` with an upper-case name destructures a unit struct or matches a constant; it does
+            // not bind a variable.
+            if !text(*name, self.source).starts_with(|c: char| c.is_ascii_uppercase()) {
+                self.record_name(SymbolKind::Variable, *name, false);
+            }
         }
         // Track raw-pointer locals so later dereferences of them are recognized.
         let declared_pointer = node.child_by_field_name("type").is_some_and(|t| t.kind() == "pointer_type");
@@ -754,14 +849,14 @@ impl<'t> Walker<'_, 't, '_> {
         }
     }
 
-    fn panicking(&mut self, kind: FindingKind, node: Node<'_>) {
+    fn panicking(&mut self, kind: FindingKind, span: Span) {
         if let Some(i) = self.current_function() {
             self.functions[i].panics = true;
         }
         if !self.in_test() {
             self.out.errors.panicking_calls += 1;
         }
-        self.finding(kind, node, None);
+        self.finding_at(kind, span, None);
     }
 
     fn panicking_macro(&mut self, node: Node<'t>, name: Option<Node<'t>>) {
@@ -771,7 +866,7 @@ impl<'t> Walker<'_, 't, '_> {
             Some("unreachable") => FindingKind::Unreachable,
             _ => FindingKind::Panic,
         };
-        self.panicking(kind, node);
+        self.panicking(kind, span_of(node));
         if matches!(kind, FindingKind::Todo | FindingKind::Unimplemented) {
             self.hole(node);
         }
@@ -791,37 +886,32 @@ impl<'t> Walker<'_, 't, '_> {
         });
     }
 
-    /// Finds AWS-style access key ids (`AKIA` + 16 upper-case letters or digits) inside string literals.
+    /// Finds AWS-style access key ids (`AKIA` or `ASIA` + 16 upper-case letters or digits) inside string literals.
     fn scan_key_literals(&mut self, root: Node<'_>) {
-        for prefix in ["AKIA", "ASIA"] {
-            for (at, _) in self.source.match_indices(prefix) {
-                let key = &self.source.as_bytes()[at..];
-                let well_formed = key.len() >= 20
-                    && key[4..20].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-                    && !key.get(20).is_some_and(u8::is_ascii_alphanumeric)
-                    && !(at > 0 && self.source.as_bytes()[at - 1].is_ascii_alphanumeric());
-                if !well_formed {
-                    continue;
-                }
-                let Some(node) = root.descendant_for_byte_range(at, at + 20) else { continue };
-                let in_string = matches!(node.kind(), "string_content" | "string_literal" | "raw_string_literal");
-                if in_string {
-                    let before = &self.source[..at];
-                    let line = before.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
-                    let column = (at - before.rfind('\n').map_or(0, |p| p + 1)) as u32 + 1;
-                    let span = Span {
-                        start_byte: at as u32,
-                        end_byte: at as u32 + 20,
-                        start_line: line,
-                        start_column: column,
-                        end_line: line,
-                        end_column: column + 20,
-                    };
-                    let symbol = None;
-                    let detail = Some(format!("{}…", &self.source[at..at + 8]));
-                    let kind = FindingKind::HardcodedSecret;
-                    self.out.facts.findings.push(Finding { kind, span, in_test: self.file_in_test, symbol, detail });
-                }
+        static KEY: OnceLock<Option<regex::Regex>> = OnceLock::new();
+        let Some(key) = KEY.get_or_init(|| regex::Regex::new(r"(?-u:\b)A[KS]IA[0-9A-Z]{16}(?-u:\b)").ok()) else {
+            return;
+        };
+        let starts: Vec<usize> = key.find_iter(self.source).map(|m| m.start()).collect();
+        for at in starts {
+            let Some(node) = root.descendant_for_byte_range(at, at + 20) else { continue };
+            let in_string = matches!(node.kind(), "string_content" | "string_literal" | "raw_string_literal");
+            if in_string {
+                let before = &self.source[..at];
+                let line = before.bytes().filter(|&b| b == b'\n').count() as u32 + 1;
+                let column = (at - before.rfind('\n').map_or(0, |p| p + 1)) as u32 + 1;
+                let span = Span {
+                    start_byte: at as u32,
+                    end_byte: at as u32 + 20,
+                    start_line: line,
+                    start_column: column,
+                    end_line: line,
+                    end_column: column + 20,
+                };
+                let symbol = None;
+                let detail = Some(format!("{}…", &self.source[at..at + 8]));
+                let kind = FindingKind::HardcodedSecret;
+                self.out.facts.findings.push(Finding { kind, span, in_test: self.file_in_test, symbol, detail });
             }
         }
     }

@@ -1,5 +1,6 @@
-; Hard-coded secrets. The extractor also drops placeholders (empty strings, `changeme`, `<...>`, names of
-; environment variables) and scans string literals for AWS-style access key ids.
+; Hard-coded secrets.
+; The extractor also drops placeholders (empty strings, `changeme`, `<...>`, names of environment
+; variables) and scans string literals for AWS-style access key ids.
 
 ; Hard-coded secrets: a string literal bound to a name that says it is a secret.
 (let_declaration

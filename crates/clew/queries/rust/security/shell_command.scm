@@ -1,3 +1,4 @@
+; Shell commands.
 ; Process commands built from formatted strings or run through a shell.
 
 ; `Command::new(format!(..))`: a program name built from a formatted string.

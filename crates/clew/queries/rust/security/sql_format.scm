@@ -1,3 +1,4 @@
+; SQL built by formatting.
 ; SQL built by string formatting instead of bound parameters.
 
 ; SQL text built with a formatting macro: `format!("SELECT .. {}", x)`.

@@ -1,3 +1,4 @@
+; Transmute.
 ; Reinterpreting bytes as another type.
 
 ; `mem::transmute(..)`, `std::mem::transmute::<A, B>(..)`, or `transmute(..)` imported.

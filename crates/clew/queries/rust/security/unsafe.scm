@@ -1,5 +1,6 @@
-; Unsafe code: unsafe blocks, and dereferences of raw pointers inside unsafe code.
-; (`unsafe fn`, `unsafe impl` and `unsafe trait` are read off the items themselves.)
+; Unsafe code.
+; Unsafe blocks, and dereferences of raw pointers inside unsafe code (`unsafe fn`, `unsafe impl` and
+; `unsafe trait` are read off the items themselves).
 
 (unsafe_block) @unsafe_block
 
