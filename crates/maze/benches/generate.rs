@@ -82,6 +82,16 @@ fn bench(c: &mut Criterion) {
     summary(&mut backend, shipped.as_mut(), &prefill, &decode);
 }
 
+/// One arm's measurements of one round.
+struct Sample {
+    prefill_tps: f64,
+    decode_tps: f64,
+    /// Generated tokens per CPU-second of the whole decode request (its prompt's prefill included), which holds
+    /// better than wall time when other work shares the cores.
+    decode_per_cpu_s: Option<f64>,
+    mask_us: f64,
+}
+
 /// Medians of alternating runs, so every arm sees the same machine load.
 fn summary(
     backend: &mut LocalBackend,
@@ -90,12 +100,19 @@ fn summary(
     decode: &GenerateRequest,
 ) {
     let names = ["Q8_0 unconstrained", "Q8_0 allow-all mask", "Q4_1 unconstrained"];
-    let mut rows: [Vec<(f64, f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut rows: [Vec<Sample>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     let sample = |b: &mut LocalBackend, constrained: bool| {
         let p = run(b, prefill, constrained).timings;
+        let cpu = cpu_time();
         let d = run(b, decode, constrained).timings;
+        let cpu = cpu.zip(cpu_time()).map(|(before, after)| after.saturating_sub(before));
         assert_eq!(d.generated_tokens, TOKENS as usize);
-        (p.prefill_tokens_per_s(), d.decode_tokens_per_s(), d.mask_per_token().as_secs_f64() * 1e6)
+        Sample {
+            prefill_tps: p.prefill_tokens_per_s(),
+            decode_tps: d.decode_tokens_per_s(),
+            decode_per_cpu_s: cpu.filter(|c| !c.is_zero()).map(|c| f64::from(TOKENS) / c.as_secs_f64()),
+            mask_us: d.mask_per_token().as_secs_f64() * 1e6,
+        }
     };
     for _ in 0..7 {
         rows[0].push(sample(backend, false));
@@ -106,29 +123,51 @@ fn summary(
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     let best = |v: Vec<f64>| v.into_iter().fold(0.0, f64::max);
-    // On a shared, loaded machine the best run is the closest to the uncontended speed; the median shows the spread.
-    eprintln!("\nmaze bench summary (7 alternating runs each; prefill 64 tokens, decode 64 tokens; median / best):");
-    eprintln!("  {:<20} {:>16} {:>16} {:>14}", "", "prefill tok/s", "decode tok/s", "mask µs/tok");
-    let mut decode = Vec::new();
+    // On a shared, loaded machine the best run is the closest to the uncontended speed, the median shows the
+    // spread, and tokens per CPU-second give the ratios that hold under load.
+    eprintln!("\nmaze bench summary: 7 alternating rounds; prefill of 64 tokens, decode of 64 tokens");
+    eprintln!(
+        "  {:<20} {:>20} {:>20} {:>18} {:>12}",
+        "", "prefill tok/s med/best", "decode tok/s med/best", "decode tok/CPU-s", "mask µs/tok"
+    );
+    let mut per_cpu = Vec::new();
+    let mut best_decode = Vec::new();
     for (name, r) in names.iter().zip(&rows).filter(|(_, r)| !r.is_empty()) {
-        let col = |f: fn(&(f64, f64, f64)) -> f64| r.iter().map(f).collect::<Vec<_>>();
-        let (pm, pb) = (median(col(|x| x.0)), best(col(|x| x.0)));
-        let (dm, db) = (median(col(|x| x.1)), best(col(|x| x.1)));
-        let mask = median(col(|x| x.2));
-        decode.push((dm, db));
-        eprintln!("  {name:<20} {pm:>7.1} / {pb:>6.1} {dm:>7.1} / {db:>6.1} {mask:>14.1}");
+        let (pm, pb) =
+            (median(r.iter().map(|x| x.prefill_tps).collect()), best(r.iter().map(|x| x.prefill_tps).collect()));
+        let (dm, db) =
+            (median(r.iter().map(|x| x.decode_tps).collect()), best(r.iter().map(|x| x.decode_tps).collect()));
+        let cpu = median(r.iter().filter_map(|x| x.decode_per_cpu_s).collect());
+        let mask = median(r.iter().map(|x| x.mask_us).collect());
+        per_cpu.push(cpu);
+        best_decode.push(db);
+        eprintln!("  {name:<20} {pm:>10.1} / {pb:>7.1} {dm:>10.1} / {db:>7.1} {cpu:>18.1} {mask:>12.1}");
     }
     eprintln!(
-        "  allow-all mask / unconstrained decode tok/s: {:.3} (medians), {:.3} (best)",
-        decode[1].0 / decode[0].0,
-        decode[1].1 / decode[0].1
+        "  allow-all mask / unconstrained decode: {:.3} per CPU-second, {:.3} best wall",
+        per_cpu[1] / per_cpu[0],
+        best_decode[1] / best_decode[0]
     );
-    if let Some(q4) = decode.get(2) {
-        eprintln!("  Q8_0 / Q4_1 decode tok/s: {:.2} (medians), {:.2} (best)", decode[0].0 / q4.0, decode[0].1 / q4.1);
+    if per_cpu.len() > 2 {
+        eprintln!(
+            "  Q8_0 / Q4_1 decode: {:.2} per CPU-second, {:.2} best wall",
+            per_cpu[0] / per_cpu[2],
+            best_decode[0] / best_decode[2]
+        );
     }
+}
+
+/// User + system CPU time of this process so far (all threads), from `/proc/self/stat`; `None` elsewhere.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are the 12th and
+    // 13th, in clock ticks of 1/100 s on Linux.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn main() {
