@@ -83,6 +83,7 @@ mod lang;
 mod lower;
 mod pattern;
 
+pub use checker::timing::{LlguidanceRun, MaskTimes, Refused, time_checker, time_llguidance};
 pub use checker::{CheckError, Checker, CheckerStats, Tiktoken, TokenMask, Violation, VocabIndex, Vocabulary};
 pub use compiler::{COMPILER, CompileStats, Compiler, compile, detect_conflicts};
 pub use config::{CompileConfig, Context, Limits, Target};

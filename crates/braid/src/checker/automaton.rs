@@ -18,6 +18,12 @@ use crate::ir::ForbiddenString;
 
 /// No transition.
 pub(crate) const DEAD: u32 = u32::MAX;
+/// No transition, in the 16-bit table.
+const DEAD16: u16 = u16::MAX;
+/// The most states an automaton may have (past it, the checker falls back to llguidance).
+pub(crate) const MAX_STATES: usize = DEAD16 as usize;
+
+type BuildFx = std::hash::BuildHasherDefault<crate::compiler::FxHasher>;
 
 /// A lexeme as an explicit DFA over bytes with live states only (start is state 0).
 struct Lexeme {
@@ -52,7 +58,9 @@ pub(crate) enum Kind {
 
 /// The automaton of one fn-body target.
 pub(crate) struct BodyAutomaton {
-    trans: Vec<u32>,
+    /// Transitions, `states × 256`, as 16-bit state ids ([`DEAD16`] for none): half the cache footprint of 32-bit
+    /// ids, which mask walks feel.
+    trans: Vec<u16>,
     accepting: Vec<bool>,
     kinds: Vec<Kind>,
     pub start: u32,
@@ -60,6 +68,10 @@ pub(crate) struct BodyAutomaton {
     pub close: u32,
     pub done: u32,
     pub braces: bool,
+    /// The language, and where the item lexeme's states start: item states are the same automaton for every
+    /// checker of a language, so what happens inside literals and comments is shared per vocabulary.
+    pub language: ananke_core::Language,
+    pub item_at: u32,
     /// The fixed header bytes (states `0..header.len()` are positions in it).
     pub header: Vec<u8>,
 }
@@ -99,47 +111,83 @@ fn accepts(dfa: &dense::DFA<Vec<u32>>, s: StateID) -> bool {
     dfa.is_match_state(dfa.next_eoi_state(s))
 }
 
-/// Builds a lexeme: `base` minus (if given) every string `ban` matches entirely.
-fn lexeme(base: &dense::DFA<Vec<u32>>, ban: Option<&dense::DFA<Vec<u32>>>) -> Result<Lexeme, String> {
+/// Builds a lexeme: `base` minus every string that one of the `bans` matches entirely. The bans run side by side
+/// (one small DFA each) rather than as one determinized union: the product explores the same states, and small
+/// DFAs determinize much faster than the union of every ban.
+fn lexeme(base: &dense::DFA<Vec<u32>>, bans: &[std::sync::Arc<dense::DFA<Vec<u32>>>]) -> Result<Lexeme, String> {
     let b0 = start_of(base)?;
-    let f0 = match ban {
-        Some(f) => start_of(f)?,
-        None => StateID::ZERO,
-    };
-    let mut ids: std::collections::HashMap<(StateID, StateID), u32> = std::collections::HashMap::new();
-    let mut pairs: Vec<(StateID, StateID)> = vec![(b0, f0)];
-    ids.insert((b0, f0), 0);
-    let mut raw: Vec<u32> = Vec::new();
+    let mut first: Vec<u32> = vec![b0.as_u32()];
+    for f in bans {
+        first.push(start_of(f)?.as_u32());
+    }
+    // One representative byte per class of the joint partition of all alphabets: every byte of a class moves
+    // every automaton alike.
+    let mut class_of = [0u16; 256];
+    let mut reps: Vec<u8> = Vec::new();
+    let mut seen: std::collections::HashMap<Vec<u8>, u16, BuildFx> = std::collections::HashMap::default();
+    for byte in 0..=255u8 {
+        let key: Vec<u8> = std::iter::once(base.byte_classes().get(byte))
+            .chain(bans.iter().map(|f| f.byte_classes().get(byte)))
+            .collect();
+        let class = *seen.entry(key).or_insert_with(|| {
+            reps.push(byte);
+            (reps.len() - 1) as u16
+        });
+        class_of[byte as usize] = class;
+    }
+    let width = reps.len();
+    let sid = |raw: u32| StateID::new(raw as usize).unwrap_or(StateID::ZERO);
+    let mut ids: std::collections::HashMap<Box<[u32]>, u32, BuildFx> = std::collections::HashMap::default();
+    let mut tuples: Vec<Box<[u32]>> = vec![first.clone().into_boxed_slice()];
+    ids.insert(first.into_boxed_slice(), 0);
+    let mut by_class: Vec<u32> = Vec::new();
     let mut accept: Vec<bool> = Vec::new();
     let mut queue: VecDeque<u32> = VecDeque::from([0]);
+    let mut next_tuple: Vec<u32> = Vec::with_capacity(bans.len() + 1);
     while let Some(i) = queue.pop_front() {
-        let (sb, sf) = pairs[i as usize];
-        let at = i as usize * 256;
-        if raw.len() < at + 256 {
-            raw.resize(at + 256, DEAD);
+        let tuple = tuples[i as usize].clone();
+        let at = i as usize * width;
+        if by_class.len() < at + width {
+            by_class.resize(at + width, DEAD);
             accept.resize(i as usize + 1, false);
         }
-        accept[i as usize] = accepts(base, sb) && ban.is_none_or(|f| !accepts(f, sf));
-        for byte in 0..=255u8 {
-            let nb = base.next_state(sb, byte);
+        accept[i as usize] =
+            accepts(base, sid(tuple[0])) && bans.iter().zip(&tuple[1..]).all(|(f, &s)| !accepts(f, sid(s)));
+        'class: for (c, &byte) in reps.iter().enumerate() {
+            let nb = base.next_state(sid(tuple[0]), byte);
             if base.is_dead_state(nb) || base.is_quit_state(nb) {
                 continue;
             }
-            let nf = match ban {
-                Some(f) => f.next_state(sf, byte),
-                None => StateID::ZERO,
-            };
-            let next = *ids.entry((nb, nf)).or_insert_with(|| {
-                pairs.push((nb, nf));
-                let id = (pairs.len() - 1) as u32;
+            next_tuple.clear();
+            next_tuple.push(nb.as_u32());
+            for (f, &s) in bans.iter().zip(&tuple[1..]) {
+                let nf = f.next_state(sid(s), byte);
+                // A ban whose pattern ends in `[\x00-\x7f]*` stays matched: nothing after it is allowed.
+                if f.is_match_state(nf) && absorbing(f, nf) {
+                    continue 'class;
+                }
+                next_tuple.push(nf.as_u32());
+            }
+            let next = if let Some(&id) = ids.get(next_tuple.as_slice()) {
+                id
+            } else {
+                let id = tuples.len() as u32;
+                tuples.push(next_tuple.clone().into_boxed_slice());
+                ids.insert(next_tuple.clone().into_boxed_slice(), id);
                 queue.push_back(id);
                 id
-            });
-            raw[at + byte as usize] = next;
+            };
+            by_class[at + c] = next;
         }
     }
-    let n = pairs.len();
-    raw.resize(n * 256, DEAD);
+    let n = tuples.len();
+    by_class.resize(n * width, DEAD);
+    let mut raw = vec![DEAD; n * 256];
+    for i in 0..n {
+        for byte in 0..256 {
+            raw[i * 256 + byte] = by_class[i * width + class_of[byte] as usize];
+        }
+    }
     accept.resize(n, false);
     // Keep the states from which a complete lexeme is still reachable.
     let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -189,39 +237,81 @@ fn lexeme(base: &dense::DFA<Vec<u32>>, ban: Option<&dense::DFA<Vec<u32>>>) -> Re
     Ok(Lexeme { trans, accept: acc })
 }
 
-/// The regex (Rust `regex` syntax) matching a whole code run that a ban forbids: the same grouping as the Lark
+/// Whether a match state stays a match state on every ASCII byte (a ban that has matched cannot be undone by what
+/// follows it in the run).
+fn absorbing(dfa: &dense::DFA<Vec<u32>>, state: StateID) -> bool {
+    (0..=0x7fu8).all(|b| {
+        let next = dfa.next_state(state, b);
+        next == state || (dfa.is_match_state(next) && dfa.next_state(next, b) == next)
+    })
+}
+
+/// The per-ban regexes (Rust `regex` syntax) matching a whole code run that the ban forbids: with its leading
+/// boundary or at the run's start, with its trailing boundary or at the run's end. Their union is the Lark
 /// `FORBIDDEN` terminal.
-pub(crate) fn forbidden_regex(forbidden: &[ForbiddenString]) -> Option<String> {
-    if forbidden.is_empty() {
-        return None;
-    }
-    let mut groups: Vec<(&str, Vec<String>, Vec<String>)> = Vec::new();
-    for f in forbidden {
-        let split = body::split_ban(&f.pattern);
-        let lead = split.lead.unwrap_or("");
-        let at = if let Some(at) = groups.iter().position(|(l, _, _)| *l == lead) {
-            at
-        } else {
-            groups.push((lead, Vec::new(), Vec::new()));
-            groups.len() - 1
-        };
-        let core = format!("(?:{})", split.core);
-        if split.trail.is_some() { groups[at].2.push(core) } else { groups[at].1.push(core) }
-    }
+pub(crate) fn ban_regexes(forbidden: &[ForbiddenString]) -> Vec<String> {
     let ascii = r"[\x00-\x7f]*";
-    let mut forms = Vec::new();
-    for (lead, open, closed) in &groups {
-        let mut inner = Vec::new();
-        if !open.is_empty() {
-            inner.push(format!("(?:{}){ascii}", open.join("|")));
-        }
-        if !closed.is_empty() {
-            inner.push(format!("(?:{})(?:{}{ascii})?", closed.join("|"), body::TRAIL));
-        }
-        let prefix = if lead.is_empty() { ascii.to_owned() } else { format!("(?:{ascii}{lead})?") };
-        forms.push(format!("{prefix}(?:{})", inner.join("|")));
+    forbidden
+        .iter()
+        .map(|f| {
+            let split = body::split_ban(&f.pattern);
+            let prefix = match split.lead {
+                Some(lead) => format!("(?:{ascii}{lead})?"),
+                None => ascii.to_owned(),
+            };
+            let suffix = match split.trail {
+                Some(trail) => format!("(?:{trail}{ascii})?"),
+                None => ascii.to_owned(),
+            };
+            format!("{prefix}(?:{}){suffix}", split.core)
+        })
+        .collect()
+}
+
+/// Compiled ban DFAs by pattern, shared by every checker of the process (bans repeat across constraint sets).
+fn ban_dfa(pattern: &str) -> Result<std::sync::Arc<dense::DFA<Vec<u32>>>, String> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<dense::DFA<Vec<u32>>>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(dfa) = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(pattern) {
+        return Ok(std::sync::Arc::clone(dfa));
     }
-    Some(forms.join("|"))
+    let dfa = std::sync::Arc::new(ascii_dfa(pattern)?);
+    let mut map = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Bounded: a process that sees many different sets starts over rather than growing without end.
+    if map.len() >= 4096 {
+        map.clear();
+    }
+    map.insert(pattern.to_owned(), std::sync::Arc::clone(&dfa));
+    Ok(dfa)
+}
+
+/// What a language's bodies share whatever the constraints: the code-run and first-line DFAs before the bans, and
+/// the item lexeme. Built once per language and process.
+struct LanguageParts {
+    code_base: dense::DFA<Vec<u32>>,
+    first_base: Option<dense::DFA<Vec<u32>>>,
+    item: Lexeme,
+}
+
+fn language_parts(language: ananke_core::Language) -> Result<std::sync::Arc<LanguageParts>, String> {
+    type Cache = std::sync::Mutex<Vec<(ananke_core::Language, std::sync::Arc<LanguageParts>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some((_, parts)) =
+        cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().find(|(l, _)| *l == language)
+    {
+        return Ok(std::sync::Arc::clone(parts));
+    }
+    let lex = body::lexemes(language);
+    let class = lex.code_class;
+    let code_base = ascii_dfa(&format!("{class}+"))?;
+    let first_base = if lex.braces { None } else { Some(ascii_dfa(&format!(r"\n+[ \t]+[!$-&(-\[\]-~]{class}*"))?) };
+    let items: Vec<String> = lex.items.iter().map(|i| format!("(?:{})", unlark(i.regex))).collect();
+    let item = lexeme(&build_dfa(&items.join("|"), false)?, &[])?;
+    let parts = std::sync::Arc::new(LanguageParts { code_base, first_base, item });
+    cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((language, std::sync::Arc::clone(&parts)));
+    Ok(parts)
 }
 
 /// A Lark regex body (`\/` escapes) in Rust `regex` syntax.
@@ -239,22 +329,17 @@ impl BodyAutomaton {
     ) -> Result<BodyAutomaton, CheckError> {
         let err = |what: &str, e: String| CheckError::Grammar(format!("{what}: {e}"));
         let lex: Lexemes = body::lexemes(language);
-        let ban = match forbidden_regex(forbidden) {
-            Some(re) => Some(ascii_dfa(&re).map_err(|e| err("the bans", e))?),
+        let mut bans = Vec::with_capacity(forbidden.len());
+        for re in ban_regexes(forbidden) {
+            bans.push(ban_dfa(&re).map_err(|e| err("the bans", e))?);
+        }
+        let parts = language_parts(language).map_err(|e| err("the body lexemes", e))?;
+        let code = lexeme(&parts.code_base, &bans).map_err(|e| err("code runs", e))?;
+        let first = match &parts.first_base {
+            Some(base) => Some(lexeme(base, &bans).map_err(|e| err("the first line", e))?),
             None => None,
         };
-        let class = lex.code_class;
-        let code_base = ascii_dfa(&format!("{class}+")).map_err(|e| err("code runs", e))?;
-        let code = lexeme(&code_base, ban.as_ref()).map_err(|e| err("code runs", e))?;
-        let first = if lex.braces {
-            None
-        } else {
-            let base = ascii_dfa(&format!(r"\n+[ \t]+[!$-&(-\[\]-~]{class}*")).map_err(|e| err("the first line", e))?;
-            Some(lexeme(&base, ban.as_ref()).map_err(|e| err("the first line", e))?)
-        };
-        let items: Vec<String> = lex.items.iter().map(|i| format!("(?:{})", unlark(i.regex))).collect();
-        let item_dfa = build_dfa(&items.join("|"), false).map_err(|e| err("literals and comments", e))?;
-        let item = lexeme(&item_dfa, None).map_err(|e| err("literals and comments", e))?;
+        let item = &parts.item;
 
         // Global numbering: header positions, entry, code, first, item, open, close, done.
         let h = header.len() as u32;
@@ -333,7 +418,7 @@ impl BodyAutomaton {
         if let Some(first) = &first {
             fill(first_at, first, true, &mut trans);
         }
-        fill(item_at, &item, false, &mut trans);
+        fill(item_at, item, false, &mut trans);
         for s in [open, close] {
             for byte in 0..=255u8 {
                 trans[s as usize * 256 + byte as usize] = start_lexeme(byte, false);
@@ -341,6 +426,10 @@ impl BodyAutomaton {
         }
         accepting[done as usize] = lex.braces;
         let start = if h == 0 { body_start } else { 0 };
+        if n >= MAX_STATES {
+            return Err(CheckError::Grammar(format!("the body automaton has {n} states (at most {MAX_STATES})")));
+        }
+        let trans: Vec<u16> = trans.into_iter().map(|t| if t == DEAD { DEAD16 } else { t as u16 }).collect();
         Ok(BodyAutomaton {
             trans,
             accepting,
@@ -350,6 +439,8 @@ impl BodyAutomaton {
             close,
             done,
             braces: lex.braces,
+            language,
+            item_at,
             header: header.to_vec(),
         })
     }
@@ -358,7 +449,8 @@ impl BodyAutomaton {
     /// `close` removes one (and at depth 0 the body is [`BodyAutomaton::done`]).
     #[inline]
     pub(crate) fn next(&self, state: u32, byte: u8) -> u32 {
-        self.trans[state as usize * 256 + byte as usize]
+        let t = self.trans[state as usize * 256 + byte as usize];
+        if t == DEAD16 { DEAD } else { u32::from(t) }
     }
 
     /// Whether the body may end in this state.

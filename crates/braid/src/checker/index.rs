@@ -10,17 +10,26 @@ use crate::checker::vocab::Vocabulary;
 /// No token ends at this trie node.
 pub(crate) const NO_TOKEN: u32 = u32::MAX;
 
+/// A trie node: the token ending there (or [`NO_TOKEN`]), the index just past its subtree, its level (root children
+/// are level 1) and the byte leading to it. Packed so a walk reads one cache line per five nodes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub token: u32,
+    pub end: u32,
+    pub level: u16,
+    pub byte: u8,
+}
+
 /// A vocabulary with its precomputed indices. Build it once per model and share it: it is immutable and `Send +
 /// Sync`, and building one for a 200k vocabulary takes tens of milliseconds.
-#[derive(Clone)]
 pub struct VocabIndex {
     vocab: Vocabulary,
-    /// The trie in depth-first order: the byte leading to each node, its level (root children are level 1), the
-    /// token ending there, and the index just past its subtree.
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) levels: Vec<u16>,
-    pub(crate) token: Vec<u32>,
-    pub(crate) subtree_end: Vec<u32>,
+    /// The trie in depth-first order (node 0 is the root).
+    pub(crate) nodes: Vec<Node>,
+    /// Tokens that hold a `}`: the only ones whose fate depends on the brace depth.
+    pub(crate) closers: Vec<u32>,
+    /// The children of the trie's root (one per first byte).
+    pub(crate) root_children: Vec<u32>,
     /// Tokens whose bytes equal another token's (the trie holds one of them): (kept, duplicate).
     pub(crate) duplicates: Vec<(u32, u32)>,
     /// The longest token, in bytes.
@@ -28,6 +37,20 @@ pub struct VocabIndex {
     /// The most `}` any token holds: past this depth, brace depth cannot change which tokens are allowed.
     pub(crate) max_closing_braces: u32,
     tok_env: TokEnv,
+    /// llguidance's parser factory for this vocabulary (default limits), built on first use: building one takes
+    /// hundreds of milliseconds on a large vocabulary, so it is shared by every checker.
+    factory: std::sync::OnceLock<Result<llguidance::ParserFactory, String>>,
+    /// Per language and literal/comment state: the tokens that stay inside literals and comments, and where the
+    /// others leave them. Independent of the constraints, so shared by every checker of the vocabulary.
+    pub(crate) items: std::sync::Mutex<std::collections::HashMap<(ananke_core::Language, u32), Arc<ItemClasses>>>,
+}
+
+/// The static token classes of one literal/comment state (see [`VocabIndex`]): the tokens whose bytes all stay in
+/// literal and comment states, and the trie nodes where a path leaves them (with the local state just before).
+#[derive(Debug)]
+pub(crate) struct ItemClasses {
+    pub inside: crate::checker::TokenMask,
+    pub exits: Vec<(u32, u32)>,
 }
 
 impl std::fmt::Debug for VocabIndex {
@@ -35,7 +58,7 @@ impl std::fmt::Debug for VocabIndex {
         f.debug_struct("VocabIndex")
             .field("name", &self.vocab.name)
             .field("tokens", &self.vocab.len())
-            .field("trie_nodes", &self.bytes.len())
+            .field("trie_nodes", &self.nodes.len())
             .finish_non_exhaustive()
     }
 }
@@ -46,10 +69,7 @@ impl VocabIndex {
         let mut order: Vec<u32> =
             (0..vocab.len() as u32).filter(|&t| !vocab.is_special(t) && !vocab.token_bytes(t).is_empty()).collect();
         order.sort_unstable_by(|a, b| vocab.token_bytes(*a).cmp(vocab.token_bytes(*b)).then(a.cmp(b)));
-        let mut bytes = vec![0u8];
-        let mut levels = vec![0u16];
-        let mut token = vec![NO_TOKEN];
-        let mut subtree_end = vec![0u32];
+        let mut nodes: Vec<Node> = vec![Node { token: NO_TOKEN, end: 0, level: 0, byte: 0 }];
         let mut duplicates = Vec::new();
         // The path of open nodes: node index per level.
         let mut path: Vec<u32> = vec![0];
@@ -57,7 +77,7 @@ impl VocabIndex {
         for &t in &order {
             let word = vocab.token_bytes(t);
             if word == prev {
-                let kept = token[*path.last().unwrap_or(&0) as usize];
+                let kept = nodes[*path.last().unwrap_or(&0) as usize].token;
                 duplicates.push((kept, t));
                 continue;
             }
@@ -65,23 +85,21 @@ impl VocabIndex {
             // Close the nodes below the common prefix.
             while path.len() > common + 1 {
                 let closed = path.pop().unwrap_or(0);
-                subtree_end[closed as usize] = bytes.len() as u32;
+                nodes[closed as usize].end = nodes.len() as u32;
             }
             for (i, &b) in word.iter().enumerate().skip(common) {
-                let at = bytes.len() as u32;
-                bytes.push(b);
-                levels.push((i + 1) as u16);
-                token.push(NO_TOKEN);
-                subtree_end.push(0);
+                let at = nodes.len() as u32;
+                nodes.push(Node { token: NO_TOKEN, end: 0, level: (i + 1) as u16, byte: b });
                 path.push(at);
             }
             let last = *path.last().unwrap_or(&0) as usize;
-            token[last] = t;
+            nodes[last].token = t;
             prev = word;
         }
         while let Some(closed) = path.pop() {
-            subtree_end[closed as usize] = bytes.len() as u32;
+            nodes[closed as usize].end = nodes.len() as u32;
         }
+        let closers: Vec<u32> = order.iter().copied().filter(|&t| vocab.token_bytes(t).contains(&b'}')).collect();
         let max_token_len = order.iter().map(|&t| vocab.token_bytes(t).len()).max().unwrap_or(0);
         let max_closing_braces = order
             .iter()
@@ -89,16 +107,19 @@ impl VocabIndex {
             .max()
             .unwrap_or(0);
         let tok_env = tok_env(&vocab);
+        let root_children: Vec<u32> =
+            nodes.iter().enumerate().filter(|(_, n)| n.level == 1).map(|(i, _)| i as u32).collect();
         Arc::new(VocabIndex {
             vocab,
-            bytes,
-            levels,
-            token,
-            subtree_end,
+            nodes,
+            closers,
+            root_children,
             duplicates,
             max_token_len,
             max_closing_braces,
             tok_env,
+            factory: std::sync::OnceLock::new(),
+            items: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -122,9 +143,68 @@ impl VocabIndex {
         &self.tok_env
     }
 
+    /// Token ids for a text, as a model would likely have produced them: tiktoken's BPE for cl100k and o200k, and
+    /// otherwise the longest vocabulary match at each position (a valid spelling, not always the model's). Bytes no
+    /// token spells are skipped.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        match self.vocab.name.as_str() {
+            "cl100k" => tiktoken_rs::cl100k_base_singleton().encode_ordinary(text),
+            "o200k" => tiktoken_rs::o200k_base_singleton().encode_ordinary(text),
+            _ => {
+                let mut out = Vec::new();
+                let mut rest = text.as_bytes();
+                while !rest.is_empty() {
+                    match self.longest_token(rest) {
+                        Some((len, token)) => {
+                            out.push(token);
+                            rest = &rest[len..];
+                        }
+                        None => rest = &rest[1..],
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The longest token that is a prefix of `bytes`: (length, token).
+    pub(crate) fn longest_token(&self, bytes: &[u8]) -> Option<(usize, u32)> {
+        let mut best = None;
+        let mut i = 1usize;
+        let mut level = 0usize;
+        let nodes = &self.nodes;
+        while i < nodes.len() && level < bytes.len() {
+            let node = nodes[i];
+            if node.level as usize <= level {
+                break;
+            }
+            if node.byte == bytes[level] {
+                level += 1;
+                if node.token != NO_TOKEN {
+                    best = Some((level, node.token));
+                }
+                i += 1;
+            } else {
+                i = node.end as usize;
+            }
+        }
+        best
+    }
+
+    /// llguidance's parser factory for this vocabulary, with its default limits.
+    pub(crate) fn parser_factory(&self) -> Result<&llguidance::ParserFactory, &String> {
+        self.factory
+            .get_or_init(|| {
+                let mut factory = llguidance::ParserFactory::new_simple(&self.tok_env).map_err(|e| e.to_string())?;
+                factory.quiet();
+                Ok(factory)
+            })
+            .as_ref()
+    }
+
     /// The number of trie nodes (a measure of the work of one uncached mask).
     pub fn trie_nodes(&self) -> usize {
-        self.bytes.len()
+        self.nodes.len()
     }
 }
 

@@ -52,6 +52,13 @@ impl TokenMask {
         }
     }
 
+    /// Allows every token `other` allows.
+    pub fn union_with(&mut self, other: &TokenMask) {
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w |= *o;
+        }
+    }
+
     /// How many tokens are allowed.
     pub fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()

@@ -17,6 +17,7 @@
 pub(crate) mod automaton;
 mod index;
 mod mask;
+pub(crate) mod timing;
 mod vocab;
 
 use std::collections::HashMap;
@@ -85,6 +86,10 @@ pub struct CheckerStats {
     pub walks: u64,
     /// Trie nodes visited by those walks.
     pub nodes_walked: u64,
+    /// Masks derived from another depth's mask by re-checking the tokens that hold a `}`.
+    pub adjusted: u64,
+    /// Subtrees of the trie (by first byte) whose allowed tokens came from the memo during walks.
+    pub subtrees_reused: u64,
 }
 
 /// Masks by (automaton state, clamped brace depth), shared by the clones of a checker (one compiled grammar, many
@@ -92,8 +97,22 @@ pub struct CheckerStats {
 #[derive(Default)]
 struct MaskCache {
     masks: HashMap<(u32, u32), Arc<TokenMask>>,
+    /// The allowed tokens below one first byte (a child of the trie's root), by (child, state after that byte,
+    /// clamped depth). Walks from different states mostly meet again after one byte (a space or a dot ends any
+    /// partial ban), so a new state's mask is mostly the union of subtrees already walked.
+    subtrees: HashMap<(u32, u32, u32), Arc<Subtree>>,
     bytes: usize,
 }
+
+/// The allowed tokens of one trie subtree: a list when few, a bitset over the whole vocabulary when many (OR-ing
+/// a bitset is cheaper than setting thousands of bits one by one).
+enum Subtree {
+    List(Vec<u32>),
+    Bits(TokenMask),
+}
+
+/// Past this many allowed tokens a subtree result is kept as a bitset.
+const SUBTREE_BITS: usize = 1024;
 
 /// The most memory the masks of one compiled grammar may take.
 const MASK_CACHE_BYTES: usize = 256 << 20;
@@ -104,7 +123,8 @@ struct BodyShared {
     index: Arc<VocabIndex>,
     cache: Mutex<MaskCache>,
     forbidden: Vec<ForbiddenString>,
-    ban_regexes: Vec<Option<regex::Regex>>,
+    /// The bans as `regex` patterns, compiled on the first explanation (only explanations need them).
+    ban_regexes: std::sync::OnceLock<Vec<Option<regex::Regex>>>,
     header_sources: Vec<ConstraintId>,
 }
 
@@ -205,10 +225,8 @@ fn fixed_header(language: Language, header: &str) -> String {
     fixed
 }
 
-fn llg_factory(index: &VocabIndex) -> Result<ParserFactory, CheckError> {
-    let mut factory = ParserFactory::new_simple(index.tok_env()).map_err(|e| CheckError::Engine(e.to_string()))?;
-    factory.quiet();
-    Ok(factory)
+fn llg_factory(index: &VocabIndex) -> Result<&ParserFactory, CheckError> {
+    index.parser_factory().map_err(|e| CheckError::Engine(e.clone()))
 }
 
 impl Checker {
@@ -221,7 +239,12 @@ impl Checker {
             let header = fixed_header(ir.language, signature);
             let header_sources =
                 grammar.parts.iter().find(|p| p.name == "HEADER").map(|p| p.sources.clone()).unwrap_or_default();
-            return Checker::for_body(ir.language, header.as_bytes(), &ir.forbidden, header_sources, index);
+            match Checker::for_body(ir.language, header.as_bytes(), &ir.forbidden, header_sources, index) {
+                Ok(checker) => return Ok(checker),
+                // An automaton past its size bound: llguidance runs the same grammar.
+                Err(CheckError::Grammar(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let sources: Vec<ConstraintId> = grammar.parts.iter().flat_map(|p| p.sources.iter().copied()).collect();
         Checker::with_llguidance(&grammar.lark, sources, index)
@@ -241,7 +264,7 @@ impl Checker {
         index: &Arc<VocabIndex>,
     ) -> Result<Checker, CheckError> {
         let automaton = BodyAutomaton::new(language, header, forbidden)?;
-        let ban_regexes = forbidden.iter().map(|f| regex::Regex::new(&f.pattern).ok()).collect();
+        let ban_regexes = std::sync::OnceLock::new();
         let start = automaton.start;
         let shared = Arc::new(BodyShared {
             automaton,
@@ -494,45 +517,54 @@ fn greedy_tokens(index: &VocabIndex, bytes: &[u8]) -> Option<Vec<u32>> {
 
 /// The longest token that is a prefix of `bytes`: (length, token).
 fn longest_token(index: &VocabIndex, bytes: &[u8]) -> Option<(usize, u32)> {
-    let mut best = None;
-    let mut i = 1usize;
-    let mut level = 0usize;
-    let n = index.bytes.len();
-    while i < n && level < bytes.len() {
-        let node_level = index.levels[i] as usize;
-        if node_level <= level {
-            break;
-        }
-        if index.bytes[i] == bytes[level] {
-            level += 1;
-            if index.token[i] != index::NO_TOKEN {
-                best = Some((level, index.token[i]));
-            }
-            i += 1;
-        } else {
-            i = index.subtree_end[i] as usize;
-        }
-    }
-    best
+    index.longest_token(bytes)
 }
 
 impl BodyEngine {
     fn compute(&mut self) {
-        let shared = &self.shared;
+        let key = (self.now.state, self.now.depth.min(self.shared.index.max_closing_braces + 1));
+        self.mask = self.mask_for(key);
+    }
+
+    /// The mask of an (automaton state, clamped depth) pair, from the memo or computed. Below the clamp, only
+    /// tokens holding a `}` depend on the depth: the mask at the clamp is adjusted for those few instead of walking
+    /// the vocabulary again.
+    fn mask_for(&mut self, key: (u32, u32)) -> Arc<TokenMask> {
+        let shared = Arc::clone(&self.shared);
+        if let Some(mask) = shared.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).masks.get(&key) {
+            self.stats.hits += 1;
+            return Arc::clone(mask);
+        }
         let a = &shared.automaton;
         let index = &shared.index;
-        let depth_key = self.now.depth.min(index.max_closing_braces + 1);
-        let key = (self.now.state, depth_key);
-        let cache = shared.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(mask) = cache.masks.get(&key) {
-            self.mask = Arc::clone(mask);
-            self.stats.hits += 1;
-            return;
-        }
-        drop(cache);
-        let (mask, walked) = walk(a, index, self.now.state, depth_key);
-        self.stats.walks += 1;
-        self.stats.nodes_walked += walked;
+        let clamp = index.max_closing_braces + 1;
+        let mask = if a.braces && key.1 < clamp {
+            let base = self.mask_for((key.0, clamp));
+            let mut mask = TokenMask::clone(&base);
+            let vocab = index.vocabulary();
+            for &t in &index.closers {
+                if a.step(key.0, key.1, vocab.token_bytes(t)).is_some() {
+                    mask.allow(t);
+                } else {
+                    mask.disallow(t);
+                }
+            }
+            for &(kept, duplicate) in &index.duplicates {
+                if mask.is_allowed(kept) {
+                    mask.allow(duplicate);
+                } else {
+                    mask.disallow(duplicate);
+                }
+            }
+            self.stats.adjusted += 1;
+            mask
+        } else {
+            let (mask, walked, reused) = self.walk_by_subtree(key.0, key.1);
+            self.stats.walks += 1;
+            self.stats.nodes_walked += walked;
+            self.stats.subtrees_reused += reused;
+            mask
+        };
         let mask = Arc::new(mask);
         let mut cache = shared.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let size = mask.as_words().len() * 4;
@@ -542,7 +574,117 @@ impl BodyEngine {
         }
         cache.bytes += size;
         cache.masks.insert(key, Arc::clone(&mask));
-        self.mask = mask;
+        mask
+    }
+
+    /// A full mask for (state, depth): for each first byte, the state after it, then the subtree's allowed tokens
+    /// from the memo or from a walk. Returns the mask, the trie nodes visited and the subtrees reused.
+    fn walk_by_subtree(&self, state: u32, depth: u32) -> (TokenMask, u64, u64) {
+        let shared = &self.shared;
+        let a = &shared.automaton;
+        let index = &shared.index;
+        if a.kind(state) == Kind::Item {
+            return self.walk_item(state, depth);
+        }
+        let clamp = index.max_closing_braces + 1;
+        let mut mask = TokenMask::new(index.len());
+        if a.accepting(state) {
+            for &eos in &index.vocabulary().eos {
+                mask.allow(eos);
+            }
+        }
+        let (mut walked, mut reused) = (0u64, 0u64);
+        for &child in &index.root_children {
+            let node = index.nodes[child as usize];
+            let Some((next, d)) = a.step(state, depth, &[node.byte]) else { continue };
+            let key = (child, next, d.min(clamp));
+            let found =
+                shared.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).subtrees.get(&key).cloned();
+            let subtree = if let Some(found) = found {
+                reused += 1;
+                found
+            } else {
+                let (allowed, visited) = walk_subtree(a, index, child, next, d);
+                walked += visited;
+                let subtree = Arc::new(if allowed.len() > SUBTREE_BITS {
+                    let mut bits = TokenMask::new(index.len());
+                    for &t in &allowed {
+                        bits.allow(t);
+                    }
+                    Subtree::Bits(bits)
+                } else {
+                    Subtree::List(allowed)
+                });
+                let size = match subtree.as_ref() {
+                    Subtree::List(l) => l.len() * 4,
+                    Subtree::Bits(b) => b.as_words().len() * 4,
+                };
+                let mut cache = shared.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if cache.bytes + size > MASK_CACHE_BYTES {
+                    cache.masks.clear();
+                    cache.subtrees.clear();
+                    cache.bytes = 0;
+                }
+                cache.bytes += size;
+                cache.subtrees.insert(key, Arc::clone(&subtree));
+                subtree
+            };
+            match subtree.as_ref() {
+                Subtree::List(list) => {
+                    for &t in list {
+                        mask.allow(t);
+                    }
+                }
+                Subtree::Bits(bits) => mask.union_with(bits),
+            }
+        }
+        for &(kept, duplicate) in &index.duplicates {
+            if mask.is_allowed(kept) {
+                mask.allow(duplicate);
+            }
+        }
+        (mask, walked, reused)
+    }
+
+    /// The mask of a literal/comment state: the vocabulary's static class of tokens that stay inside literals and
+    /// comments (computed once per vocabulary, language and state), plus the subtrees where tokens leave them,
+    /// walked with this checker's bans.
+    fn walk_item(&self, state: u32, depth: u32) -> (TokenMask, u64, u64) {
+        let shared = &self.shared;
+        let a = &shared.automaton;
+        let index = &shared.index;
+        let local = state - a.item_at;
+        let key = (a.language, local);
+        let found = index.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+        let (classes, mut walked, reused) = if let Some(c) = found {
+            (c, 0, 1)
+        } else {
+            let (c, visited) = item_classes(a, index, state);
+            let c = Arc::new(c);
+            index.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, Arc::clone(&c));
+            (c, visited, 0)
+        };
+        let mut mask = classes.inside.clone();
+        if a.accepting(state) {
+            for &eos in &index.vocabulary().eos {
+                mask.allow(eos);
+            }
+        }
+        for &(node, before) in &classes.exits {
+            let n = index.nodes[node as usize];
+            let Some((next, d)) = a.step(a.item_at + before, depth, &[n.byte]) else { continue };
+            let (allowed, visited) = walk_subtree(a, index, node, next, d);
+            walked += visited;
+            for t in allowed {
+                mask.allow(t);
+            }
+        }
+        for &(kept, duplicate) in &index.duplicates {
+            if mask.is_allowed(kept) {
+                mask.allow(duplicate);
+            }
+        }
+        (mask, walked, reused)
     }
 
     fn advance(&mut self, token: Option<u32>, bytes: &[u8]) -> Result<(), CheckError> {
@@ -654,7 +796,10 @@ impl BodyEngine {
             let closed = String::from_utf8_lossy(&hay).into_owned();
             let mut sources = Vec::new();
             let mut what = Vec::new();
-            for (f, re) in shared.forbidden.iter().zip(&shared.ban_regexes) {
+            let regexes = shared
+                .ban_regexes
+                .get_or_init(|| shared.forbidden.iter().map(|f| regex::Regex::new(&f.pattern).ok()).collect());
+            for (f, re) in shared.forbidden.iter().zip(regexes) {
                 if re.as_ref().is_some_and(|re| re.is_match(&open) || re.is_match(&closed)) {
                     sources.extend(f.sources.iter().copied());
                     what.push(f.description.clone());
@@ -679,58 +824,91 @@ impl BodyEngine {
     }
 }
 
-/// Walks the vocabulary trie from an automaton state: every token whose bytes the automaton (with the brace
-/// counter) accepts from there. Returns the mask and the number of trie nodes visited.
-fn walk(automaton: &BodyAutomaton, index: &VocabIndex, state: u32, depth: u32) -> (TokenMask, u64) {
-    let a = automaton;
-    let mut mask = TokenMask::new(index.len());
-    if a.accepting(state) {
-        for &eos in &index.vocabulary().eos {
-            mask.allow(eos);
+/// The static classes of a literal/comment state: a walk of the whole trie that stays in item states (which do not
+/// depend on the constraints), recording the tokens that stay inside and the nodes where paths leave.
+fn item_classes(a: &BodyAutomaton, index: &VocabIndex, state: u32) -> (index::ItemClasses, u64) {
+    let mut inside = TokenMask::new(index.len());
+    let mut exits = Vec::new();
+    let max = index.max_token_len + 1;
+    let mut states = vec![0u32; max];
+    states[0] = state;
+    let nodes = &index.nodes;
+    let mut visited = 0u64;
+    let mut i = 1usize;
+    while let Some(node) = nodes.get(i) {
+        visited += 1;
+        let level = node.level as usize;
+        let before = states[level - 1];
+        let next = a.next(before, node.byte);
+        if next == DEAD {
+            i = node.end as usize;
+            continue;
         }
+        if a.kind(next) != Kind::Item {
+            exits.push((i as u32, before - a.item_at));
+            i = node.end as usize;
+            continue;
+        }
+        states[level] = next;
+        if node.token != index::NO_TOKEN {
+            inside.allow(node.token);
+        }
+        i += 1;
+    }
+    (index::ItemClasses { inside, exits }, visited)
+}
+
+/// Walks one subtree of the vocabulary trie (rooted at `root`, a child of the trie's root) from the automaton state
+/// reached after its byte: the tokens whose remaining bytes the automaton (with the brace counter) accepts. Returns
+/// them and the number of trie nodes visited.
+fn walk_subtree(a: &BodyAutomaton, index: &VocabIndex, root: u32, state: u32, depth: u32) -> (Vec<u32>, u64) {
+    let nodes = &index.nodes;
+    let top = nodes[root as usize];
+    let mut allowed = Vec::new();
+    if top.token != index::NO_TOKEN {
+        allowed.push(top.token);
     }
     let max = index.max_token_len + 1;
     let mut states = vec![0u32; max];
     let mut depths = vec![0u32; max];
-    states[0] = state;
-    depths[0] = depth;
-    let nodes = index.bytes.len();
+    let top_level = top.level as usize;
+    states[top_level] = state;
+    depths[top_level] = depth;
     let (open, close, done) = (a.open, a.close, a.done);
-    let mut visited = 0u64;
-    let mut i = 1usize;
-    while i < nodes {
+    let mut visited = 1u64;
+    let end = top.end as usize;
+    let mut i = root as usize + 1;
+    while i < end {
+        let node = nodes[i];
         visited += 1;
-        let level = index.levels[i] as usize;
-        let mut next = a.next(states[level - 1], index.bytes[i]);
-        let mut d = depths[level - 1];
+        let level = node.level as usize;
+        let mut next = a.next(states[level - 1], node.byte);
         if next == DEAD {
-            i = index.subtree_end[i] as usize;
+            i = node.end as usize;
             continue;
         }
-        if next == open {
-            d += 1;
-        } else if next == close {
-            if d == 0 {
-                i = index.subtree_end[i] as usize;
-                continue;
-            }
-            d -= 1;
-            if d == 0 {
-                next = done;
+        let mut d = depths[level - 1];
+        if next >= open {
+            // A brace (the last three states are open, close, done).
+            if next == open {
+                d += 1;
+            } else if next == close {
+                if d == 0 {
+                    i = node.end as usize;
+                    continue;
+                }
+                d -= 1;
+                if d == 0 {
+                    next = done;
+                }
             }
         }
         states[level] = next;
         depths[level] = d;
-        let t = index.token[i];
-        if t != index::NO_TOKEN {
-            mask.allow(t);
+        if node.token != index::NO_TOKEN {
+            allowed.push(node.token);
         }
         i += 1;
     }
-    for &(kept, duplicate) in &index.duplicates {
-        if mask.is_allowed(kept) {
-            mask.allow(duplicate);
-        }
-    }
-    (mask, visited)
+    (allowed, visited)
 }
