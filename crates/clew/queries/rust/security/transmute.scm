@@ -1,7 +1,15 @@
 ; Transmute.
 ; Reinterpreting bytes as another type.
 
-; `mem::transmute(..)`, `std::mem::transmute::<A, B>(..)`, or `transmute(..)` imported.
+; `transmute(..)` imported, `mem::transmute(..)`, `std::mem::transmute::<A, B>(..)`. Structure first and a plain
+; string comparison last: this pattern is tried on every call in a codebase.
 (call_expression
-  function: [(identifier) (scoped_identifier) (generic_function)] @transmute.callee
-  (#match? @transmute.callee "(^|::)transmute(::<.*>)?$")) @transmute
+  function: (identifier) @transmute.callee
+  (#eq? @transmute.callee "transmute")) @transmute
+(call_expression
+  function: (scoped_identifier name: (identifier) @transmute.last) @transmute.callee
+  (#eq? @transmute.last "transmute")) @transmute
+(call_expression
+  function: (generic_function function: [(identifier) @transmute.last
+                                         (scoped_identifier name: (identifier) @transmute.last)]) @transmute.callee
+  (#eq? @transmute.last "transmute")) @transmute
