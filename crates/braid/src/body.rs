@@ -12,6 +12,8 @@
 //! a Unicode one intersected with the bans (with Unicode classes, 20 bans and the naming rules exhausted its default
 //! lexer fuel). Non-ASCII text is still allowed inside strings and comments.
 
+use std::fmt::Write as _;
+
 use ananke_core::Language;
 
 use crate::pattern::NON_WORD;
@@ -19,9 +21,6 @@ use crate::pattern::NON_WORD;
 /// The boundary classes a ban may start with (a non-identifier character; for module paths, one that does not
 /// continue a path either).
 pub(crate) const LEADS: &[&str] = &[NON_WORD, "[^A-Za-z0-9_:]", "[^A-Za-z0-9_.]"];
-
-/// The trailing boundary class of a ban.
-pub(crate) const TRAIL: &str = NON_WORD;
 
 /// One item lexeme: its Lark terminal name and regex.
 #[derive(Clone, Copy, Debug)]
@@ -97,32 +96,172 @@ pub(crate) fn lexemes(language: Language) -> Lexemes {
     }
 }
 
-/// A ban split around its boundary classes: `lead core trail`, where `lead` and `trail` are non-identifier classes
-/// (each may be absent). At the edges of a code run the boundary is implied.
+/// The forms of a ban that decide a code run, with the run's edges standing for a non-identifier character (a
+/// sentinel `\0` before and after the run): a run is banned when `\0 run \0` contains a match of the pattern.
+///
+/// With a leading boundary class `LEAD` (`pattern = LEAD core`) the run is banned when it matches
+/// `(ASCII LEAD)? (core ASCII | end)` entirely, `end` being the matches of the core whose last character is the
+/// sentinel (the run's end). Without one: `ASCII (core ASCII | end) | (start ASCII | whole)`, `start` and `whole`
+/// for matches whose first character is the sentinel.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct SplitBan<'a> {
-    pub lead: Option<&'a str>,
-    pub core: &'a str,
-    pub trail: Option<&'a str>,
+pub(crate) struct BanForms {
+    /// The leading boundary class, when the pattern starts with one.
+    pub lead: Option<&'static str>,
+    /// The pattern without its leading class (or the whole pattern), classes cut to ASCII.
+    pub core: String,
+    /// Matches of the core that end at the run's end.
+    pub end: Option<String>,
+    /// Without a leading class: matches that start at the run's start.
+    pub start: Option<String>,
+    /// Without a leading class: matches that are the whole run.
+    pub whole: Option<String>,
 }
 
-/// Splits a ban pattern around a leading and a trailing boundary class.
-pub(crate) fn split_ban(pattern: &str) -> SplitBan<'_> {
-    let mut core = pattern;
+/// Computes a ban's forms (see [`BanForms`]). A pattern that does not parse is taken as is.
+pub(crate) fn ban_forms(pattern: &str) -> BanForms {
     let mut lead = None;
+    let mut core = pattern;
     for l in LEADS {
-        if let Some(rest) = core.strip_prefix(l) {
+        if let Some(rest) = pattern.strip_prefix(l) {
             lead = Some(*l);
             core = rest;
             break;
         }
     }
-    let mut trail = None;
-    if let Some(rest) = core.strip_suffix(NON_WORD)
-        && !rest.is_empty()
-    {
-        trail = Some(NON_WORD);
-        core = rest;
+    let Ok(parsed) = regex_syntax::ParserBuilder::new().build().parse(core) else {
+        return BanForms { lead, core: core.to_owned(), end: None, start: None, whole: None };
+    };
+    // Code runs are ASCII: classes can be cut to ASCII, which keeps every form small for both lexers.
+    let parsed = ascii_only(&parsed);
+    let end = quotient(&parsed, Side::Right).map(|h| text(&h));
+    let (start, whole) = if lead.is_none() {
+        let s = quotient(&parsed, Side::Left);
+        let w = s.as_ref().and_then(|s| quotient(s, Side::Right));
+        (s.map(|h| text(&h)), w.map(|h| text(&h)))
+    } else {
+        (None, None)
+    };
+    BanForms { lead, core: text(&parsed), end, start, whole }
+}
+
+/// The same regex with every class cut to ASCII (the same language on ASCII text).
+fn ascii_only(h: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+    match h.kind() {
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut c = c.clone();
+            c.intersect(&ClassUnicode::new([ClassUnicodeRange::new('\0', '\x7f')]));
+            if c.ranges().is_empty() { Hir::fail() } else { Hir::class(Class::Unicode(c)) }
+        }
+        HirKind::Capture(cap) => {
+            Hir::capture(Capture { index: cap.index, name: cap.name.clone(), sub: Box::new(ascii_only(&cap.sub)) })
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            min: rep.min,
+            max: rep.max,
+            greedy: rep.greedy,
+            sub: Box::new(ascii_only(&rep.sub)),
+        }),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(ascii_only).collect()),
+        HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(ascii_only).collect()),
+        _ => h.clone(),
     }
-    SplitBan { lead, core, trail }
+}
+
+/// A regex's text with control and non-ASCII characters escaped (`\x{..}`): regex-syntax prints them raw, which a
+/// Lark grammar and a JSON document should not carry.
+fn text(h: &regex_syntax::hir::Hir) -> String {
+    let mut out = String::new();
+    for c in h.to_string().chars() {
+        if c.is_ascii_graphic() || c == ' ' {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\x{{{:X}}}", c as u32);
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// The sentinel standing for the edge of a code run: a non-identifier character no code run contains.
+const SENTINEL: char = '\0';
+
+/// The quotient of a regex by the sentinel on one side: the strings `x` such that `\0x` (left) or `x\0` (right)
+/// matches. `None` is the empty language.
+fn quotient(h: &regex_syntax::hir::Hir, side: Side) -> Option<regex_syntax::hir::Hir> {
+    use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
+    let nullable = |h: &Hir| h.properties().minimum_len() == Some(0);
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0).ok()?;
+            match side {
+                Side::Right => text.strip_suffix(SENTINEL).map(|rest| Hir::literal(rest.as_bytes())),
+                Side::Left => text.strip_prefix(SENTINEL).map(|rest| Hir::literal(rest.as_bytes())),
+            }
+        }
+        HirKind::Class(class) => {
+            let contains = match class {
+                Class::Unicode(c) => c.ranges().iter().any(|r| r.start() <= SENTINEL && SENTINEL <= r.end()),
+                Class::Bytes(c) => c.ranges().iter().any(|r| r.start() == 0),
+            };
+            contains.then(Hir::empty)
+        }
+        HirKind::Capture(cap) => quotient(&cap.sub, side),
+        HirKind::Repetition(rep) => {
+            if rep.max == Some(0) {
+                return None;
+            }
+            let inner = quotient(&rep.sub, side)?;
+            let rest = Hir::repetition(Repetition {
+                min: rep.min.saturating_sub(1),
+                max: rep.max.map(|m| m - 1),
+                greedy: rep.greedy,
+                sub: rep.sub.clone(),
+            });
+            Some(match side {
+                Side::Right => Hir::concat(vec![rest, inner]),
+                Side::Left => Hir::concat(vec![inner, rest]),
+            })
+        }
+        HirKind::Concat(parts) => {
+            let mut options = Vec::new();
+            match side {
+                Side::Right => {
+                    for i in (0..parts.len()).rev() {
+                        if let Some(q) = quotient(&parts[i], side) {
+                            let mut v: Vec<Hir> = parts[..i].to_vec();
+                            v.push(q);
+                            options.push(Hir::concat(v));
+                        }
+                        if !nullable(&parts[i]) {
+                            break;
+                        }
+                    }
+                }
+                Side::Left => {
+                    for i in 0..parts.len() {
+                        if let Some(q) = quotient(&parts[i], side) {
+                            let mut v = vec![q];
+                            v.extend(parts[i + 1..].iter().cloned());
+                            options.push(Hir::concat(v));
+                        }
+                        if !nullable(&parts[i]) {
+                            break;
+                        }
+                    }
+                }
+            }
+            (!options.is_empty()).then(|| Hir::alternation(options))
+        }
+        HirKind::Alternation(alts) => {
+            let options: Vec<Hir> = alts.iter().filter_map(|a| quotient(a, side)).collect();
+            (!options.is_empty()).then(|| Hir::alternation(options))
+        }
+    }
 }

@@ -64,43 +64,55 @@ fn generated_rule(b: &mut Builder, inputs: &Inputs<'_>) -> &'static str {
     let code_class = lex.code_class;
     let mut code = format!("/{code_class}+/");
     if !inputs.forbidden.is_empty() {
-        // A code run is banned when a ban matches inside it, or at its start (the leading boundary implied), at its
-        // end (the trailing boundary implied), or as the whole run. Bans are grouped by leading boundary class and
-        // by whether they have a trailing one, and each group's cores are one alternation inside a concatenation
-        // (`(ASCII LEAD)? (CORE_0 | CORE_1 | ...) ASCII`): llguidance's derivative lexer then keeps each group as
-        // one expression whose derivatives it caches, instead of flattening every ban into every lexer state. With
-        // this shape the lexer's cost per step no longer grows with the number of bans.
-        let mut groups: Vec<(&str, Vec<String>, Vec<String>)> = Vec::new();
+        // A code run is banned when a ban matches inside it, or at its edges, which stand for a non-identifier
+        // character (see `body::BanForms`). Bans are grouped by leading boundary class, and each group's cores are
+        // one alternation inside a concatenation (`(ASCII LEAD)? ((CORE_0 | CORE_1 | ...) ASCII | (END_0 | ...))`):
+        // llguidance's derivative lexer then keeps each group as one expression whose derivatives it caches,
+        // instead of flattening every ban into every lexer state.
+        let mut groups: Vec<(Option<&str>, [Vec<String>; 4])> = Vec::new();
         for (i, f) in inputs.forbidden.iter().enumerate() {
             let name = format!("FORBID_{i}");
-            let split = body::split_ban(&f.pattern);
-            let edges = match (split.lead.is_some(), split.trail.is_some()) {
-                (true, true) => " (between non-identifier characters)",
-                (true, false) => " (after a non-identifier character)",
-                (false, true) => " (before a non-identifier character)",
-                (false, false) => "",
-            };
-            b.part(&name, &lark_regex(split.core), &format!("forbid {}{edges}", f.description), &f.sources);
-            let lead = split.lead.unwrap_or("");
-            let at = if let Some(at) = groups.iter().position(|(l, _, _)| *l == lead) {
+            let forms = body::ban_forms(&f.pattern);
+            let edges = if forms.lead.is_some() { " (after a non-identifier character)" } else { "" };
+            b.part(&name, &lark_regex(&forms.core), &format!("forbid {}{edges}", f.description), &f.sources);
+            let at = if let Some(at) = groups.iter().position(|g| g.0 == forms.lead) {
                 at
             } else {
-                groups.push((lead, Vec::new(), Vec::new()));
+                groups.push((forms.lead, Default::default()));
                 groups.len() - 1
             };
-            if split.trail.is_some() { groups[at].2.push(name) } else { groups[at].1.push(name) }
+            groups[at].1[0].push(name.clone());
+            for (k, (form, text)) in
+                [("END", &forms.end), ("START", &forms.start), ("WHOLE", &forms.whole)].into_iter().enumerate()
+            {
+                if let Some(text) = text {
+                    b.line(&format!("{name}_{form}: {}", lark_regex(text)));
+                    groups[at].1[k + 1].push(format!("{name}_{form}"));
+                }
+            }
         }
+        let alt = |parts: &[String]| format!("({})", parts.join(" | "));
         let mut forms: Vec<String> = Vec::new();
-        for (lead, open, closed) in &groups {
-            let mut inner = Vec::new();
-            if !open.is_empty() {
-                inner.push(format!("({}) ASCII", open.join(" | ")));
+        for (lead, [cores, ends, starts, wholes]) in &groups {
+            let mut inner = vec![format!("{} ASCII", alt(cores))];
+            if !ends.is_empty() {
+                inner.push(alt(ends));
             }
-            if !closed.is_empty() {
-                inner.push(format!("({}) ({} ASCII)?", closed.join(" | "), lark_regex(body::TRAIL)));
+            if let Some(lead) = lead {
+                forms.push(format!("(ASCII {})? ({})", lark_regex(lead), inner.join(" | ")));
+                continue;
             }
-            let prefix = if lead.is_empty() { "ASCII".to_owned() } else { format!("(ASCII {})?", lark_regex(lead)) };
-            forms.push(format!("{prefix} ({})", inner.join(" | ")));
+            forms.push(format!("ASCII ({})", inner.join(" | ")));
+            let mut edge = Vec::new();
+            if !starts.is_empty() {
+                edge.push(format!("{} ASCII", alt(starts)));
+            }
+            if !wholes.is_empty() {
+                edge.push(alt(wholes));
+            }
+            if !edge.is_empty() {
+                forms.push(format!("({})", edge.join(" | ")));
+            }
         }
         b.line(&format!("FORBIDDEN: {}", forms.join(" | ")));
         code.push_str(" & ~FORBIDDEN");

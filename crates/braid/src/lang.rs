@@ -168,9 +168,11 @@ const UPPER: (u8, u8) = (b'A', b'Z');
 const DIGIT: (u8, u8) = (b'0', b'9');
 const UNDERSCORE: (u8, u8) = (b'_', b'_');
 
-/// A regex for the words of `first rest*` other than `words` (all of which must be of that form), written as a trie
-/// (`a(?:s(?:y...)?)`) so that a derivative-based lexer keeps one alternative alive per character, not one per
-/// excluded word prefix.
+/// A regex for the shortest texts that doom a word of `first rest*` to be none of `words` (all of that form): a
+/// character where the word leaves every excluded word, or the end of a proper prefix of one (a non-identifier
+/// character after it). Written as a trie (`a(?:s(?:y...)?)`), so a derivative-based lexer keeps one alternative
+/// alive per character; and since a deviation is doomed at once, only the finitely many proper prefixes need to see
+/// the word's end.
 fn words_except(first: Chars, rest: Chars, words: &[&str]) -> String {
     trie_except(first, rest, words, "")
 }
@@ -188,23 +190,21 @@ fn trie_except(first: Chars, rest: Chars, words: &[&str], prefix: &str) -> Strin
     for &c in &children {
         other = other.without(c);
     }
-    let rest_class = rest.render();
     let mut alternatives = Vec::new();
     if !other.is_empty() {
-        alternatives.push(format!("{}{rest_class}*", other.render()));
+        alternatives.push(other.render());
     }
     for &c in &children {
         let next = format!("{prefix}{}", c as char);
         let inner = trie_except(first, rest, words, &next);
         let lit = escape(&(c as char).to_string());
-        alternatives.push(if inner.is_empty() { lit } else { format!("{lit}{inner}") });
+        alternatives.push(if inner.is_empty() { lit } else { format!("{lit}(?:{inner})") });
     }
-    if alternatives.is_empty() {
-        return String::new();
+    // A proper prefix that is not itself excluded is a different word if it ends here.
+    if !prefix.is_empty() && !words.contains(&prefix) {
+        alternatives.push(NON_WORD.to_owned());
     }
-    let group = format!("(?:{})", alternatives.join("|"));
-    // The word may end here unless it is one of the excluded words (the root is never a word).
-    if !prefix.is_empty() && !words.contains(&prefix) { format!("{group}?") } else { group }
+    alternatives.join("|")
 }
 
 /// A regex for the shortest prefixes that doom an ASCII identifier to break `style` (as [`NamingStyle::matches`]
@@ -219,7 +219,7 @@ pub(crate) fn bad_identifier(style: NamingStyle, skipped: &[&str]) -> String {
             "[a-z]".to_owned()
         } else {
             let words = words_except(Chars::of(&[LOWER]), Chars::of(&[LOWER, UPPER, DIGIT, UNDERSCORE]), skipped);
-            format!("(?:{words}){NON_WORD}")
+            format!("(?:{words})")
         }
     };
     match style {

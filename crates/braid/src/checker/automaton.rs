@@ -254,16 +254,22 @@ pub(crate) fn ban_regexes(forbidden: &[ForbiddenString]) -> Vec<String> {
     forbidden
         .iter()
         .map(|f| {
-            let split = body::split_ban(&f.pattern);
-            let prefix = match split.lead {
-                Some(lead) => format!("(?:{ascii}{lead})?"),
-                None => ascii.to_owned(),
-            };
-            let suffix = match split.trail {
-                Some(trail) => format!("(?:{trail}{ascii})?"),
-                None => ascii.to_owned(),
-            };
-            format!("{prefix}(?:{}){suffix}", split.core)
+            let forms = body::ban_forms(&f.pattern);
+            let mut inner = format!("(?:{}){ascii}", forms.core);
+            if let Some(end) = &forms.end {
+                inner = format!("{inner}|(?:{end})");
+            }
+            if let Some(lead) = forms.lead {
+                return format!("(?:{ascii}{lead})?(?:{inner})");
+            }
+            let mut out = format!("{ascii}(?:{inner})");
+            if let Some(start) = &forms.start {
+                out = format!("{out}|(?:{start}){ascii}");
+            }
+            if let Some(whole) = &forms.whole {
+                out = format!("{out}|(?:{whole})");
+            }
+            out
         })
         .collect()
 }

@@ -174,15 +174,15 @@ enum Engine {
 /// let mut checker = Checker::new(&ir, &vocab).unwrap();
 ///
 /// checker.commit_bytes(b"fn f(x: Option<u8>) -> u8 { x.").unwrap();
-/// let unwrap = vocab.vocabulary().tokens.iter().position(|t| t == b"unwrap").unwrap() as u32;
-/// let unwrap_or = vocab.vocabulary().tokens.iter().position(|t| t == b"unwrap_or").unwrap() as u32;
-/// checker.commit(unwrap).unwrap();
-/// let paren = vocab.vocabulary().tokens.iter().position(|t| t == b"(").unwrap() as u32;
-/// assert!(!checker.compute_mask().unwrap().is_allowed(paren));
-/// let why = checker.violation_reason(paren).unwrap();
+/// let token = |text: &[u8]| vocab.vocabulary().tokens.iter().position(|t| t == text).unwrap() as u32;
+/// checker.commit(token(b"unwrap")).unwrap();
+/// // `x.unwrap(` is banned, `x.unwrap_or(` is not.
+/// assert!(!checker.compute_mask().unwrap().is_allowed(token(b"(")));
+/// assert!(checker.compute_mask().unwrap().is_allowed(token(b"_or")));
+/// let why = checker.violation_reason(token(b"(")).unwrap();
 /// assert_eq!(why.sources, vec![set.constraints()[0].id]);
 /// checker.rollback(1).unwrap();
-/// assert!(checker.compute_mask().unwrap().is_allowed(unwrap_or));
+/// assert!(checker.compute_mask().unwrap().is_allowed(token(b"unwrap")));
 /// ```
 pub struct Checker {
     engine: Engine,
