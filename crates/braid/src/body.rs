@@ -117,8 +117,27 @@ pub(crate) struct BanForms {
     pub whole: Option<String>,
 }
 
-/// Computes a ban's forms (see [`BanForms`]). A pattern that does not parse is taken as is.
-pub(crate) fn ban_forms(pattern: &str) -> BanForms {
+/// A ban's forms (see [`BanForms`]), from a process-wide memo: the same bans come back with every recompile (the
+/// grammar is regenerated whenever the ban list changes) and every checker, and computing them parses the pattern.
+pub(crate) fn ban_forms(pattern: &str) -> std::sync::Arc<BanForms> {
+    type Memo = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<BanForms>>>;
+    static MEMO: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
+    let memo = MEMO.get_or_init(Memo::default);
+    if let Some(forms) = memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(pattern) {
+        return std::sync::Arc::clone(forms);
+    }
+    let forms = std::sync::Arc::new(compute_ban_forms(pattern));
+    let mut map = memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Bounded: a process that sees ever new patterns starts over rather than growing without end.
+    if map.len() >= 16_384 {
+        map.clear();
+    }
+    map.insert(pattern.to_owned(), std::sync::Arc::clone(&forms));
+    forms
+}
+
+/// Computes a ban's forms. A pattern that does not parse is taken as is.
+fn compute_ban_forms(pattern: &str) -> BanForms {
     let mut lead = None;
     let mut core = pattern;
     for l in LEADS {

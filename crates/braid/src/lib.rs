@@ -1,7 +1,7 @@
 //! braid compiles a [`ConstraintSet`](ananke_core::ConstraintSet) into a [`ConstraintIR`] that a token-level engine
 //! can enforce while a model writes code.
 //!
-//! The three types to know:
+//! The types to know:
 //!
 //! - [`CompileConfig`]: the language, the [`Target`] (a function body for a fixed signature, a whole item, or a
 //!   JSON value), [`Limits`], strictness and the [`Context`] the code will live in.
@@ -9,6 +9,9 @@
 //!   as-is), a JSON schema, named regexes, forbidden strings, length bounds, post-generation checks, known symbols,
 //!   the conflicts found and how they were resolved, and for every input constraint what became of it. Every element
 //!   lists the ids of the constraints that produced it. Versioned, serde JSON, content-hashed with xxh3-128.
+//! - [`Checker`] (with [`Vocabulary`] and [`VocabIndex`]): the token-level enforcement of an IR while a model
+//!   decodes: the allowed-token mask, commit, rollback, forced tokens, and why a token is banned, by constraint id.
+//!   Fn-body targets run on braid's own automaton with memoized masks; other targets on llguidance.
 //! - [`Compiler`]: the incremental compiler. It keeps each constraint's lowered fragment keyed by id; after a change
 //!   only the affected constraints are analyzed, resolved and lowered again, only the IR parts they feed are rebuilt
 //!   (the IR is patched in place through [`Compiler::compile_shared`]), and the result is byte-identical to a cold

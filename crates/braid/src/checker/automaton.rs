@@ -72,6 +72,8 @@ pub(crate) struct BodyAutomaton {
     /// checker of a language, so what happens inside literals and comments is shared per vocabulary.
     pub language: ananke_core::Language,
     pub item_at: u32,
+    /// The state right after the header (a Python body's first line; for brace bodies, before the `{`).
+    body_start: u32,
     /// The fixed header bytes (states `0..header.len()` are positions in it).
     pub header: Vec<u8>,
 }
@@ -447,6 +449,7 @@ impl BodyAutomaton {
             braces: lex.braces,
             language,
             item_at,
+            body_start,
             header: header.to_vec(),
         })
     }
@@ -486,6 +489,11 @@ impl BodyAutomaton {
             state = next;
         }
         Some((state, depth))
+    }
+
+    /// The state where the body starts (after the header; for brace bodies, before the `{`).
+    pub(crate) fn first_state(&self) -> u32 {
+        self.body_start
     }
 
     /// The number of states.

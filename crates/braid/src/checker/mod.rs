@@ -276,16 +276,16 @@ impl Checker {
         });
         let now = Step { state: start, depth: 0, text_len: 0, run_start: 0 };
         let mask = Arc::new(TokenMask::new(index.len()));
-        Ok(Checker {
-            engine: Engine::Body(Box::new(BodyEngine {
-                shared,
-                now,
-                history: Vec::new(),
-                text: Vec::new(),
-                mask,
-                stats: CheckerStats::default(),
-            })),
-        })
+        let mut engine =
+            BodyEngine { shared, now, history: Vec::new(), text: Vec::new(), mask, stats: CheckerStats::default() };
+        // The body's first mask (everything a body may start with) is the largest walk of a generation and is
+        // always needed: compute it while compiling, like the rest of the grammar.
+        let a = &engine.shared.automaton;
+        let first = if a.braces { (a.open, 1) } else { (a.first_state(), 0) };
+        let clamp = engine.shared.index.max_closing_braces + 1;
+        engine.mask_for((first.0, first.1.min(clamp)));
+        engine.stats = CheckerStats::default();
+        Ok(Checker { engine: Engine::Body(Box::new(engine)) })
     }
 
     fn with_llguidance(lark: &str, sources: Vec<ConstraintId>, index: &Arc<VocabIndex>) -> Result<Checker, CheckError> {

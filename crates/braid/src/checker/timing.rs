@@ -101,8 +101,14 @@ pub struct LlguidanceRun {
     pub times: MaskTimes,
 }
 
-/// Builds llguidance's parser for `lark` (timed) and walks `tokens` through it the way [`time_checker`] does.
-pub fn time_llguidance(lark: &str, index: &Arc<VocabIndex>, tokens: &[u32]) -> Result<LlguidanceRun, CheckError> {
+/// Builds llguidance's parser for `lark` (timed) and walks `tokens` through it the way [`time_checker`] does. With
+/// `warm`, the walk is timed a second time through the same parser after a reset (its lexer caches kept).
+pub fn time_llguidance(
+    lark: &str,
+    index: &Arc<VocabIndex>,
+    tokens: &[u32],
+    warm: bool,
+) -> Result<LlguidanceRun, CheckError> {
     let mut factory = ParserFactory::new_simple(index.tok_env()).map_err(|e| CheckError::Engine(e.to_string()))?;
     factory.quiet();
     let start = Instant::now();
@@ -113,6 +119,14 @@ pub fn time_llguidance(lark: &str, index: &Arc<VocabIndex>, tokens: &[u32]) -> R
     let compile_ms = start.elapsed().as_secs_f64() * 1e3;
     if let Some(e) = matcher.get_error() {
         return Err(CheckError::Grammar(e));
+    }
+    if warm {
+        for &t in tokens {
+            if matcher.compute_mask().is_err() || matcher.consume_token(t).is_err() {
+                break;
+            }
+        }
+        matcher.reset().map_err(|e| CheckError::Engine(e.to_string()))?;
     }
     let mut times = Vec::with_capacity(tokens.len());
     for (i, &t) in tokens.iter().enumerate() {
