@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::constraint::TokenConstraint;
 use crate::error::{Error, Result};
-use crate::vocab::Vocabulary;
+use crate::vocab::{VocabId, Vocabulary};
 
 /// Something that generates text: the embedded model, or an OpenAI-compatible server.
 pub trait Backend: Send {
@@ -17,6 +17,12 @@ pub trait Backend: Send {
     /// The vocabulary token constraints must be built for, when the backend runs the model in process.
     /// Remote backends have none: they enforce [`GenerateRequest::grammar`] on the server.
     fn vocabulary(&self) -> Option<&Arc<Vocabulary>>;
+
+    /// The content id of [`vocabulary`](Self::vocabulary), which keys the cache of compiled constraints. The
+    /// default computes it on every call; backends compute it once when they load and return it here.
+    fn vocabulary_id(&self) -> Option<VocabId> {
+        self.vocabulary().map(|v| VocabId::of(v))
+    }
 
     /// Generates a completion for `request`.
     ///
@@ -327,6 +333,10 @@ impl Backend for Fallback {
     /// the request's grammar instead, and in-process backends with another vocabulary are skipped.
     fn vocabulary(&self) -> Option<&Arc<Vocabulary>> {
         self.backends.iter().find_map(|b| b.vocabulary())
+    }
+
+    fn vocabulary_id(&self) -> Option<VocabId> {
+        self.backends.iter().find(|b| b.vocabulary().is_some()).and_then(|b| b.vocabulary_id())
     }
 
     fn generate(

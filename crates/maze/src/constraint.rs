@@ -40,6 +40,26 @@ pub trait TokenConstraint: Send {
     }
 }
 
+/// braid's token-level checker, compiled from a `ConstraintIR` for the backend's vocabulary. Its masks are borrowed
+/// words of the memoized bitset (the same layout), so the loop copies nothing.
+impl TokenConstraint for braid::Checker {
+    fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+        Ok(braid::Checker::compute_mask(self)?.as_words())
+    }
+
+    fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+        Ok(braid::Checker::commit(self, token)?)
+    }
+
+    fn is_accepting(&self) -> bool {
+        braid::Checker::is_accepting(self)
+    }
+
+    fn forced_tokens(&mut self) -> Result<Vec<u32>, BoxError> {
+        Ok(braid::Checker::forced_tokens(self))
+    }
+}
+
 /// Whether `mask` (in [`TokenConstraint::compute_mask`]'s layout) allows `token`.
 #[inline]
 pub fn mask_allows(mask: &[u32], token: u32) -> bool {

@@ -239,7 +239,7 @@ mod tests {
         let mut tokens = vec![b"<eos>".to_vec()];
         tokens.extend((0..10).map(|d| format!("{d}").into_bytes()));
         tokens.extend((0..29).map(|i| vec![b'a' + (i % 26) as u8]));
-        Vocabulary { tokens, eos: vec![0], bos: None, special: vec![0] }
+        Vocabulary { name: "fake".into(), tokens, eos: vec![0], bos: None, special: vec![0] }
     }
 
     impl LogitsModel for FakeModel {

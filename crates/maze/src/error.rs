@@ -6,7 +6,7 @@ use std::time::Duration;
 /// A boxed error from code maze does not own: a token constraint (braid's `Checker`), or the inference engine.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// What can go wrong while loading a backend or generating with it.
+/// What can go wrong while compiling constraints, loading a backend, generating with it, or filling a hole.
 ///
 /// [`Error::is_transient`] tells the errors worth retrying (or falling back from) apart from the ones that will
 /// fail the same way again.
@@ -131,6 +131,18 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// braid could not compile the constraint set (invalid input, or conflicts in strict mode).
+    #[error("compiling the constraints: {0}")]
+    Compile(#[source] braid::Error),
+    /// braid could not build a token-level checker from the IR.
+    #[error("building the token-level checker: {0}")]
+    Checker(#[source] braid::CheckError),
+    /// clew could not prepare the constraints for checking the output (a pattern that does not compile).
+    #[error("preparing the output check: {0}")]
+    Lint(#[source] clew::Error),
+    /// A typed hole cannot be filled as asked (none at that line, no enclosing function, ...).
+    #[error("{0}")]
+    Hole(String),
     /// Every backend of a [`Fallback`](crate::Fallback) chain failed.
     #[error("all {} backends failed; the last one: {}", failures.len(), failures.last().map_or(String::new(), |(name, e)| format!("{name}: {e}")))]
     AllBackendsFailed {

@@ -47,16 +47,21 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod cache;
 mod constraint;
 // The loop and the sampler are engine-independent and tested on their own; the local backend is the only engine
 // that drives them today, so without it they are compiled (and tested) but unused.
 #[cfg_attr(not(feature = "local"), allow(dead_code))]
 mod decode;
 mod error;
+pub mod holes;
 #[cfg(feature = "local")]
 mod local;
+mod metrics;
+mod model;
 #[cfg(feature = "openai")]
 mod openai;
+mod pipeline;
 #[cfg_attr(not(feature = "local"), allow(dead_code))]
 mod sampling;
 mod vocab;
@@ -65,10 +70,14 @@ pub use backend::{
     Backend, Fallback, FinishReason, GenerateRequest, Generation, Grammar, Message, Prompt, Role, Sampling, StepTiming,
     Timings, TokenEvent,
 };
+pub use cache::{CacheConfig, CacheKey, Compiled, ConstraintCache};
 pub use constraint::{AllowAll, TokenConstraint, mask_allows};
 pub use error::{BoxError, Error, Result};
 #[cfg(feature = "local")]
-pub use local::{LocalBackend, LocalConfig, ModelInfo, Requantize, default_model_path};
+pub use local::{LocalBackend, LocalConfig, ModelInfo, Requantize};
+pub use metrics::{Histogram, Latencies, LatencySummary, Metrics};
+pub use model::default_model_path;
 #[cfg(feature = "openai")]
 pub use openai::{OpenAiBackend, OpenAiConfig, RetryPolicy, ServerFlavor};
-pub use vocab::Vocabulary;
+pub use pipeline::{Attempt, Enforcement, Outcome, Pipeline, Placement, Task};
+pub use vocab::{VocabId, Vocabulary};

@@ -22,26 +22,10 @@ use crate::backend::{Backend, GenerateRequest, Generation, Prompt, TokenEvent};
 use crate::constraint::TokenConstraint;
 use crate::decode::{self, LogitsModel, LoopInput};
 use crate::error::{Error, Result};
-use crate::vocab::Vocabulary;
+use crate::model::default_model_path;
+use crate::vocab::{VocabId, Vocabulary};
 
 pub use self::requant::Requantize;
-
-/// The default model's file name, as `scripts/fetch-model.sh` installs it.
-const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-/// Where the model is looked for when no path is given: `$ANANKE_MODEL` if set, else
-/// `${ANANKE_CACHE:-$HOME/.cache/ananke}/models/SmolLM2-135M-Instruct.Q4_1.gguf` (where `scripts/fetch-model.sh`
-/// puts it).
-pub fn default_model_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("ANANKE_MODEL").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let cache = std::env::var_os("ANANKE_CACHE").filter(|p| !p.is_empty()).map_or_else(
-        || std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from).join(".cache/ananke"),
-        PathBuf::from,
-    );
-    cache.join("models").join(DEFAULT_MODEL_FILE)
-}
 
 /// How to load the local model.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,6 +85,7 @@ pub struct LocalBackend {
     model: CandleModel,
     tokenizer: Tokenizer,
     vocab: Arc<Vocabulary>,
+    vocab_id: VocabId,
     chat: Option<ChatTemplate>,
     info: ModelInfo,
 }
@@ -170,8 +155,10 @@ impl LocalBackend {
             .map_err(|e| model_err(format!("cannot build the model from its tensors: {e}")))?;
 
         let context_len = model_context.min(MAX_SEQ_LEN).min(config.max_context.unwrap_or(usize::MAX));
-        let vocab = Arc::new(tokenizer.vocabulary());
         let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+        let vocab = Arc::new(tokenizer.vocabulary(name.as_deref().unwrap_or(&file_name)));
+        // Computed once here: it keys the cache of vocabulary indices and compiled constraints.
+        let vocab_id = VocabId::of(&vocab);
         let info = ModelInfo {
             path,
             weights_from,
@@ -188,6 +175,7 @@ impl LocalBackend {
             model: CandleModel { weights, device, context_len },
             tokenizer,
             vocab,
+            vocab_id,
             chat,
             info,
         })
@@ -242,6 +230,10 @@ impl Backend for LocalBackend {
 
     fn vocabulary(&self) -> Option<&Arc<Vocabulary>> {
         Some(&self.vocab)
+    }
+
+    fn vocabulary_id(&self) -> Option<VocabId> {
+        Some(self.vocab_id)
     }
 
     fn generate(

@@ -199,9 +199,10 @@ impl Tokenizer {
         self.add_bos
     }
 
-    /// The vocabulary view: bytes per token, EOS, BOS, control tokens.
-    pub(crate) fn vocabulary(&self) -> crate::Vocabulary {
+    /// The vocabulary view, named `name`: bytes per token, EOS, BOS, control tokens.
+    pub(crate) fn vocabulary(&self, name: &str) -> crate::Vocabulary {
         crate::Vocabulary {
+            name: name.to_owned(),
             tokens: self.bytes.clone(),
             eos: self.eos_ids.clone(),
             bos: self.bos,
@@ -292,7 +293,7 @@ mod tests {
 
     fn round_trip(t: &Tokenizer, text: &str) -> Vec<u32> {
         let ids = t.encode(text).unwrap();
-        let v = t.vocabulary();
+        let v = t.vocabulary("toy");
         assert_eq!(String::from_utf8(v.decode(&ids)).unwrap(), text);
         ids
     }
@@ -300,7 +301,7 @@ mod tests {
     #[test]
     fn merges_apply_by_rank_and_text_round_trips() {
         let t = toy("smollm");
-        let v = t.vocabulary();
+        let v = t.vocabulary("toy");
         let ids = round_trip(&t, "hello the");
         let pieces: Vec<String> = ids.iter().map(|&i| String::from_utf8_lossy(v.token_bytes(i)).into()).collect();
         // "h e" (rank 1) goes before "l l" (rank 3), which leaves "e ll" nothing to merge.
@@ -310,7 +311,7 @@ mod tests {
 
     #[test]
     fn smollm_splits_digits_one_by_one_but_gpt2_does_not() {
-        let v = toy("smollm").vocabulary();
+        let v = toy("smollm").vocabulary("toy");
         let ids = toy("smollm").encode("12").unwrap();
         assert_eq!(ids.len(), 2, "{:?}", v.decode(&ids));
         assert_eq!(toy("gpt2").encode("12").unwrap().len(), 1);
@@ -322,7 +323,7 @@ mod tests {
         let ids = round_trip(&t, "<|im_end|>");
         assert!(!ids.contains(&2));
         assert_eq!(t.special("<|im_end|>"), Some(2));
-        let v = t.vocabulary();
+        let v = t.vocabulary("toy");
         assert_eq!(v.eos, vec![0, 2], "<|endoftext|> ends generation too");
         assert_eq!(v.special, vec![0, 1, 2]);
         assert_eq!(v.token_bytes(2), b"<|im_end|>");

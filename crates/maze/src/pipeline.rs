@@ -1,0 +1,529 @@
+//! Generate → check → repair: compile a constraint set with braid, enforce what can be enforced at the token level
+//! (a cached `Checker` for in-process backends, the IR's grammar for servers), check every output with clew (and
+//! the output-only rules here), and on violations try again with them in the prompt, a bounded number of times.
+//!
+//! The [`Outcome`] says, per constraint, how it was enforced: at the token level, checked after generation, or not
+//! checked at all (with why); and which still fail. It never reports "satisfied" unless the output is complete and
+//! every checked constraint holds.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ananke_core::{Constraint, ConstraintId, ConstraintSet, Language, LengthUnit, Rule, Span, Violation};
+use braid::{CompileConfig, ConstraintIR, Status, Target, Via};
+use clew::{ExtractConfig, Linter};
+
+use crate::backend::{Backend, GenerateRequest, Generation, Grammar, Message, Prompt, Role, Sampling, TokenEvent};
+use crate::cache::ConstraintCache;
+use crate::constraint::TokenConstraint;
+use crate::error::{Error, Result};
+
+/// Where generated code is placed to be checked: the file it goes into (or a stand-in) around it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// The file the code is checked as (path-scoped rules and the language's extractor depend on it).
+    pub path: String,
+    /// The text before the generated code.
+    pub before: String,
+    /// The text after it.
+    pub after: String,
+    /// For fn-body targets: place only the body (`{ ... }`), not the header the output starts with (filling a hole
+    /// keeps the file's own header).
+    pub body_only: bool,
+}
+
+impl Placement {
+    /// Code checked on its own, as a file named after the compile context (or `generated.rs`). A function body
+    /// whose header takes `self` is wrapped in an `impl` block so that it parses as a method.
+    pub fn standalone(config: &CompileConfig) -> Placement {
+        let path = config.context.path.clone().unwrap_or_else(|| format!("generated.{}", extension(config.language)));
+        let method = match &config.target {
+            Target::FnBody { signature } => {
+                clew::parse_signature(signature, config.language).is_ok_and(|s| s.has_receiver())
+                    || signature.contains("self")
+            }
+            _ => false,
+        };
+        if method && config.language == Language::Rust {
+            Placement { path, before: "impl Generated {\n".into(), after: "\n}\n".into(), body_only: false }
+        } else {
+            Placement { path, before: String::new(), after: "\n".into(), body_only: false }
+        }
+    }
+}
+
+fn extension(language: Language) -> &'static str {
+    match language {
+        Language::Rust => "rs",
+        Language::Python => "py",
+        Language::Go => "go",
+        Language::JavaScript => "js",
+        Language::TypeScript => "ts",
+    }
+}
+
+/// One generation to run to a checked result.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// What the model continues.
+    pub prompt: Prompt,
+    /// The constraints the output must follow.
+    pub constraints: ConstraintSet,
+    /// What to compile them for (language, target, context).
+    pub compile: CompileConfig,
+    /// The token budget of each attempt.
+    pub max_tokens: u32,
+    /// How tokens are chosen (a repair attempt uses the seed plus its number).
+    pub sampling: Sampling,
+    /// Attempts after the first one when the output breaks a checked constraint (0 = generate and check once).
+    pub max_repairs: u32,
+    /// Where the output is placed to be checked.
+    pub placement: Placement,
+    /// Enforce at the token level (a checker in process, the grammar on a server). Off, the output is only checked
+    /// after generation: the unconstrained baseline to compare with.
+    pub token_level: bool,
+}
+
+impl Task {
+    /// A task with a budget of 256 tokens, greedy sampling, two repairs, checked standalone.
+    pub fn new(prompt: Prompt, constraints: ConstraintSet, compile: CompileConfig) -> Task {
+        let placement = Placement::standalone(&compile);
+        Task {
+            prompt,
+            constraints,
+            compile,
+            max_tokens: 256,
+            sampling: Sampling::GREEDY,
+            max_repairs: 2,
+            placement,
+            token_level: true,
+        }
+    }
+}
+
+/// One attempt: what was generated and what the check found.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// The backend's output.
+    pub generation: Generation,
+    /// The code placed for checking: the output, or its body (see [`Placement::body_only`]).
+    pub code: String,
+    /// Whether the output is complete: the token-level constraint accepts it (in-process), or the server stopped
+    /// on its own rather than at the budget.
+    pub complete: bool,
+    /// Checked constraints the code breaks.
+    pub violations: Vec<Violation>,
+    /// Other reasons the code is not acceptable (incomplete, does not parse).
+    pub problems: Vec<String>,
+}
+
+impl Attempt {
+    /// Whether the attempt is complete and nothing checked fails.
+    pub fn passed(&self) -> bool {
+        self.complete && self.violations.is_empty() && self.problems.is_empty()
+    }
+}
+
+/// How each applicable constraint was enforced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Enforcement {
+    /// Enforced while generating: no token that breaks them could be chosen (in-process checker), or sent to the
+    /// server as part of the grammar (see [`Enforcement::by_server`]).
+    pub token_level: Vec<ConstraintId>,
+    /// Whether the token-level constraints were left to a server (which may or may not honor the grammar).
+    pub by_server: bool,
+    /// Checked on every output after generation (by clew, or here for output-only rules). Token-level
+    /// constraints that can also be checked are in both lists.
+    pub checked: Vec<ConstraintId>,
+    /// Applicable constraints neither enforced at the token level nor checked, with why.
+    pub unchecked: Vec<(ConstraintId, String)>,
+    /// Constraints that do not apply to this output (other language, test code only, lost a conflict), with why.
+    pub inapplicable: Vec<(ConstraintId, String)>,
+}
+
+/// The result of a [`Task`]: every attempt, how each constraint was enforced, and where the time went.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The compiled IR.
+    pub ir: Arc<ConstraintIR>,
+    /// Whether the checker came from the cache (`None` when the backend has no vocabulary: a server).
+    pub cache_hit: Option<bool>,
+    /// Time in braid's compile of the set (the checker build, on a cache miss, is in the cache's metrics).
+    pub compile_time: Duration,
+    /// Time to get the checker (a cache lookup, or a build).
+    pub checker_time: Duration,
+    /// The attempts, in order; the last one is the result.
+    pub attempts: Vec<Attempt>,
+    /// How each constraint was enforced.
+    pub enforcement: Enforcement,
+}
+
+impl Outcome {
+    /// The last attempt.
+    pub fn last(&self) -> &Attempt {
+        // `run` always makes at least one attempt before returning an outcome.
+        &self.attempts[self.attempts.len() - 1]
+    }
+
+    /// The final code (see [`Attempt::code`]).
+    pub fn code(&self) -> &str {
+        &self.last().code
+    }
+
+    /// Whether the final output is complete and breaks no checked constraint. Unchecked constraints are not claimed:
+    /// see [`Enforcement::unchecked`].
+    pub fn satisfied(&self) -> bool {
+        self.last().passed()
+    }
+
+    /// One paragraph for people: how many constraints were enforced how, and what still fails.
+    pub fn summary(&self) -> String {
+        let e = &self.enforcement;
+        let last = self.last();
+        let applicable: BTreeSet<ConstraintId> =
+            e.token_level.iter().chain(&e.checked).copied().chain(e.unchecked.iter().map(|(id, _)| *id)).collect();
+        let only_checked = e.checked.iter().filter(|id| !e.token_level.contains(id)).count();
+        let mut out = format!(
+            "{} applicable constraint(s): {} enforced {}, {} more checked after generation",
+            applicable.len(),
+            e.token_level.len(),
+            if e.by_server { "by the server's grammar" } else { "at the token level" },
+            only_checked,
+        );
+        if !e.unchecked.is_empty() {
+            let _ = write!(out, ", {} not checked", e.unchecked.len());
+        }
+        let _ = write!(out, "; {} attempt(s). ", self.attempts.len());
+        if last.passed() {
+            if e.unchecked.is_empty() {
+                out.push_str("All of them hold.");
+            } else {
+                out.push_str("Every checked constraint holds; the unchecked ones are not claimed.");
+            }
+        } else {
+            let failing: BTreeSet<ConstraintId> = last.violations.iter().map(|v| v.constraint).collect();
+            let _ = write!(out, "NOT satisfied: {} constraint(s) still fail", failing.len());
+            if !last.problems.is_empty() {
+                let _ = write!(out, "; {}", last.problems.join("; "));
+            }
+            out.push('.');
+        }
+        out
+    }
+
+    /// Tokens generated over all attempts.
+    pub fn tokens(&self) -> usize {
+        self.attempts.iter().map(|a| a.generation.timings.generated_tokens).sum()
+    }
+}
+
+/// Runs tasks with a shared [`ConstraintCache`]. Cheap to clone (the cache is shared).
+#[derive(Clone, Debug, Default)]
+pub struct Pipeline {
+    cache: Arc<ConstraintCache>,
+}
+
+impl Pipeline {
+    /// A pipeline using `cache`.
+    pub fn new(cache: Arc<ConstraintCache>) -> Self {
+        Pipeline { cache }
+    }
+
+    /// The cache (and its metrics).
+    pub fn cache(&self) -> &Arc<ConstraintCache> {
+        &self.cache
+    }
+
+    /// Compiles, generates, checks and repairs, as described in the [module documentation](self). `on_token` sees
+    /// the output of every attempt as it is produced (each attempt's pieces start again at index 0).
+    pub fn run(
+        &self,
+        backend: &mut dyn Backend,
+        task: &Task,
+        on_token: &mut dyn FnMut(&TokenEvent<'_>) -> ControlFlow<()>,
+    ) -> Result<Outcome> {
+        let started = Instant::now();
+        let ir = Arc::new(braid::compile(&task.constraints, &task.compile).map_err(Error::Compile)?);
+        let compile_time = started.elapsed();
+        self.cache.latencies().compile.record(compile_time);
+
+        let started = Instant::now();
+        let compiled = match (backend.vocabulary(), backend.vocabulary_id()) {
+            (Some(vocab), Some(id)) if task.token_level && ir.grammar.is_some() => {
+                Some(self.cache.get_or_build(&ir, vocab, id)?)
+            }
+            _ => None,
+        };
+        let checker_time = started.elapsed();
+        let grammar = if task.token_level { server_grammar(&ir) } else { None };
+        let by_server = compiled.is_none() && grammar.is_some();
+
+        let applicable = applicable_set(&task.constraints, &ir);
+        let linter = Linter::new(&applicable).map_err(Error::Lint)?;
+        let enforcement = enforcement(&ir, &applicable, &linter, compiled.is_some() || by_server, by_server);
+
+        let mut prompt = task.prompt.clone();
+        let mut attempts: Vec<Attempt> = Vec::new();
+        for n in 0..=task.max_repairs {
+            let mut checker = compiled.as_ref().map(|(c, _)| c.checker());
+            let sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
+            let request = GenerateRequest {
+                prompt: prompt.clone(),
+                max_tokens: task.max_tokens,
+                sampling,
+                grammar: grammar.clone(),
+            };
+            let constraint: Option<&mut dyn TokenConstraint> = checker.as_mut().map(|c| c as &mut dyn TokenConstraint);
+            let generation = backend.generate(&request, constraint, on_token)?;
+            self.record(&generation);
+            let complete = match &checker {
+                Some(c) => c.is_accepting(),
+                None => matches!(generation.finish, crate::FinishReason::Eos | crate::FinishReason::Accepted),
+            };
+            let attempt = check(task, &ir, &applicable, &linter, generation, complete);
+            let passed = attempt.passed();
+            if !passed && n < task.max_repairs {
+                prompt = repair_prompt(&task.prompt, &attempt, task.max_tokens);
+            }
+            attempts.push(attempt);
+            if passed {
+                break;
+            }
+        }
+        Ok(Outcome {
+            ir,
+            cache_hit: compiled.as_ref().map(|(_, hit)| *hit),
+            compile_time,
+            checker_time,
+            attempts,
+            enforcement,
+        })
+    }
+
+    fn record(&self, generation: &Generation) {
+        let latencies = self.cache.latencies();
+        latencies.generation.record(generation.timings.total);
+        for step in &generation.timings.steps {
+            if step.tokens > 0 {
+                latencies.mask.record(step.mask / step.tokens);
+            }
+        }
+    }
+}
+
+/// The grammar a server enforces: the IR's Lark grammar, or its JSON schema.
+fn server_grammar(ir: &ConstraintIR) -> Option<Grammar> {
+    if let Some(g) = &ir.grammar {
+        return Some(Grammar::Lark(g.lark.clone()));
+    }
+    ir.json_schema.as_ref().map(|s| Grammar::JsonSchema(s.schema.to_string()))
+}
+
+/// The constraints of `set` that the IR applied (not inapplicable here, not overridden by a conflict).
+fn applicable_set(set: &ConstraintSet, ir: &ConstraintIR) -> ConstraintSet {
+    let mut out = set.clone();
+    out.retain(|c| ir.entry(c.id).is_none_or(|e| matches!(e.status, Status::Enforced { .. })));
+    out
+}
+
+/// Rules clew does not check on files, that this module checks on the output itself.
+fn checked_here(rule: &Rule) -> bool {
+    matches!(rule, Rule::Regex { .. } | Rule::Length { unit: LengthUnit::Tokens, .. })
+}
+
+fn enforcement(
+    ir: &ConstraintIR,
+    applicable: &ConstraintSet,
+    linter: &Linter,
+    token_level_applies: bool,
+    by_server: bool,
+) -> Enforcement {
+    let mut e = Enforcement { by_server, ..Enforcement::default() };
+    for entry in &ir.constraints {
+        match &entry.status {
+            Status::Enforced { via } => {
+                if token_level_applies
+                    && via.iter().any(|v| matches!(v, Via::Grammar | Via::Forbidden | Via::JsonSchema))
+                {
+                    e.token_level.push(entry.id);
+                }
+            }
+            Status::Overridden { by } => e.inapplicable.push((entry.id, format!("overridden by {by}"))),
+            Status::Inapplicable { reason } => e.inapplicable.push((entry.id, reason.clone())),
+        }
+    }
+    for c in applicable {
+        if let Some(u) = linter.unchecked().iter().find(|u| u.constraint == c.id) {
+            if checked_here(&c.rule) {
+                e.checked.push(c.id);
+            } else if !e.token_level.contains(&c.id) {
+                e.unchecked.push((c.id, u.reason.clone()));
+            }
+        } else {
+            e.checked.push(c.id);
+        }
+    }
+    e
+}
+
+/// Places the output, lints the file, keeps what concerns the generated region, and checks output-only rules.
+fn check(
+    task: &Task,
+    ir: &ConstraintIR,
+    applicable: &ConstraintSet,
+    linter: &Linter,
+    generation: Generation,
+    complete: bool,
+) -> Attempt {
+    let place = &task.placement;
+    let code = placed_code(&generation.text, ir, place.body_only);
+    let mut problems = Vec::new();
+    if !complete {
+        problems.push(format!(
+            "the output is incomplete ({}) after {} token(s)",
+            match generation.finish {
+                crate::FinishReason::MaxTokens => "the token budget ran out".to_owned(),
+                ref other => format!("{other:?}"),
+            },
+            generation.timings.generated_tokens
+        ));
+    }
+    let file = format!("{}{}{}", place.before, code, place.after);
+    let region = (place.before.len(), place.before.len() + code.len());
+    let first_line = place.before.matches('\n').count() as u32 + 1;
+    let last_line = first_line + code.matches('\n').count() as u32;
+    let config = ExtractConfig { language: Some(task.compile.language), ..ExtractConfig::default() };
+    let lint = linter.lint_file(&place.path, file.as_bytes(), &config);
+    let mut violations: Vec<Violation> = lint
+        .violations
+        .into_iter()
+        .filter(|v| (v.span.start_byte as usize) < region.1.max(region.0 + 1) && (v.span.end_byte as usize) >= region.0)
+        .collect();
+    if complete {
+        for d in &lint.diagnostics {
+            if d.line.is_none_or(|l| (first_line..=last_line).contains(&l)) {
+                problems.push(format!("it does not parse: {}", d.message));
+            }
+        }
+    }
+    for c in applicable {
+        if let Some(message) = output_rule_failure(c, &generation) {
+            violations.push(output_violation(c, message, &place.path));
+        }
+    }
+    Attempt { generation, code, complete, violations, problems }
+}
+
+/// The code to place: the whole output, or for a body-only placement the output from its first `{` on (the header
+/// the grammar forced is the file's already).
+fn placed_code(text: &str, ir: &ConstraintIR, body_only: bool) -> String {
+    if !body_only {
+        return text.to_owned();
+    }
+    let rest = match &ir.target {
+        Target::FnBody { signature } => text.trim_start().strip_prefix(signature.trim()).unwrap_or(text),
+        _ => text,
+    };
+    match rest.find('{') {
+        Some(i) => rest[i..].trim_end().to_owned(),
+        None => rest.trim().to_owned(),
+    }
+}
+
+/// Whole-output regexes and token bounds: checked on the output, since they are about it rather than about code.
+fn output_rule_failure(c: &Constraint, generation: &Generation) -> Option<String> {
+    match &c.rule {
+        Rule::Regex { pattern } => match regex::Regex::new(&format!("^(?:{pattern})$")) {
+            Ok(re) if re.is_match(&generation.text) => None,
+            Ok(_) => Some(format!("the output does not match /{pattern}/")),
+            Err(e) => Some(format!("the regex /{pattern}/ does not compile: {e}")),
+        },
+        Rule::Length { unit: LengthUnit::Tokens, min, max } => {
+            let n = generation.timings.generated_tokens.max(generation.tokens.len()) as u64;
+            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                Some(format!(
+                    "the output has {n} tokens, outside {}..={}",
+                    min.unwrap_or(0),
+                    max.map_or("∞".into(), |m| m.to_string())
+                ))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn output_violation(c: &Constraint, message: String, path: &str) -> Violation {
+    Violation {
+        constraint: c.id,
+        label: c.label.clone(),
+        rule: Arc::new(c.rule.clone()),
+        kind: c.kind,
+        severity: c.severity,
+        message,
+        file: path.to_owned(),
+        span: Span::default(),
+        suggestion: None,
+        note: c.message.clone(),
+    }
+}
+
+/// The prompt of the next attempt: the first prompt plus what was wrong with the last output.
+fn repair_prompt(original: &Prompt, attempt: &Attempt, max_tokens: u32) -> Prompt {
+    let mut issues: Vec<String> = attempt
+        .violations
+        .iter()
+        .map(|v| {
+            let rule = v.rule.describe();
+            match &v.suggestion {
+                Some(s) => format!("{} ({rule}; {s})", v.message),
+                None => format!("{} ({rule})", v.message),
+            }
+        })
+        .collect();
+    for p in &attempt.problems {
+        if p.contains("budget") {
+            issues.push(format!("it must be complete within {max_tokens} tokens: write a shorter body"));
+        } else {
+            issues.push(p.clone());
+        }
+    }
+    issues.dedup();
+    match original {
+        Prompt::Chat(messages) => {
+            let mut messages = messages.clone();
+            messages.push(Message::new(Role::Assistant, attempt.generation.text.clone()));
+            let list: Vec<String> = issues.iter().map(|i| format!("- {i}")).collect();
+            messages.push(Message::new(
+                Role::User,
+                format!(
+                    "That code breaks rules of this codebase:\n{}\nWrite it again, following every rule.",
+                    list.join("\n")
+                ),
+            ));
+            Prompt::Chat(messages)
+        }
+        Prompt::Text(text) => {
+            // Comments just before the code: the model reads them as the file's own notes.
+            let (head, indent) = match text.rfind('\n') {
+                Some(i) if text[i + 1..].trim().is_empty() => (&text[..=i], &text[i + 1..]),
+                _ => (text.as_str(), ""),
+            };
+            let mut out = head.to_owned();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            let _ =
+                writeln!(out, "{indent}// Note: the code below must not repeat these mistakes of an earlier draft:");
+            for i in &issues {
+                let _ = writeln!(out, "{indent}// - {}", i.replace('\n', " "));
+            }
+            out.push_str(indent);
+            Prompt::Text(out)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Generate → check → repair with a scripted in-process backend over a byte vocabulary: the real braid checker
+//! drives every token, the real clew linter checks every output, and the report says what holds and what does not.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use ananke_core::{Constraint, ConstraintSet, Language, Pattern, Provenance, Rule, Scope, Severity};
+use braid::{CompileConfig, Target};
+use maze::{
+    Backend, BoxError, ConstraintCache, Error, FinishReason, GenerateRequest, Generation, Pipeline, Prompt, Task,
+    Timings, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
+};
+
+const EOS: u32 = 256;
+
+/// Writes its scripts in order, one per call, byte by byte through the constraint after the forced tokens (the
+/// header and the opening brace), as the real loop does; records the prompts it was given.
+struct Scripted {
+    vocab: Arc<Vocabulary>,
+    scripts: Vec<&'static str>,
+    prompts: Vec<Prompt>,
+}
+
+impl Scripted {
+    fn new(scripts: Vec<&'static str>) -> Self {
+        let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        tokens.push(b"<eos>".to_vec());
+        let vocab = Vocabulary { name: "bytes".into(), tokens, eos: vec![EOS], bos: None, special: vec![EOS] };
+        Scripted { vocab: Arc::new(vocab), scripts, prompts: Vec::new() }
+    }
+}
+
+impl Backend for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+
+    fn vocabulary(&self) -> Option<&Arc<Vocabulary>> {
+        Some(&self.vocab)
+    }
+
+    fn generate(
+        &mut self,
+        request: &GenerateRequest,
+        constraint: Option<&mut dyn TokenConstraint>,
+        on_token: &mut dyn FnMut(&TokenEvent<'_>) -> ControlFlow<()>,
+    ) -> maze::Result<Generation> {
+        self.prompts.push(request.prompt.clone());
+        let script = self.scripts[(self.prompts.len() - 1).min(self.scripts.len() - 1)];
+        let c = constraint.expect("an in-process backend gets the checker");
+        let err = |step, source: BoxError| Error::Constraint { step, source };
+        let mut tokens: Vec<u32> = Vec::new();
+        loop {
+            let forced = c.forced_tokens().map_err(|e| err(tokens.len(), e))?;
+            if forced.is_empty() {
+                break;
+            }
+            for t in forced.into_iter().filter(|&t| t != EOS) {
+                c.commit(t).map_err(|e| err(tokens.len(), e))?;
+                tokens.push(t);
+            }
+        }
+        let mut finish = FinishReason::MaxTokens;
+        for &b in script.as_bytes() {
+            if tokens.len() >= request.max_tokens as usize {
+                break;
+            }
+            let allowed = mask_allows(c.compute_mask().map_err(|e| err(tokens.len(), e))?, u32::from(b));
+            assert!(
+                allowed,
+                "the script's byte {:?} is not allowed after {:?}",
+                b as char,
+                String::from_utf8_lossy(&self.vocab.decode(&tokens))
+            );
+            c.commit(u32::from(b)).map_err(|e| err(tokens.len(), e))?;
+            tokens.push(u32::from(b));
+            let _ = on_token(&TokenEvent {
+                index: tokens.len() - 1,
+                token: Some(u32::from(b)),
+                bytes: &[b],
+                forced: false,
+            });
+            if c.is_accepting() {
+                finish = FinishReason::Accepted;
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&self.vocab.decode(&tokens)).into_owned();
+        let timings = Timings { generated_tokens: tokens.len(), ..Timings::default() };
+        Ok(Generation { text, tokens, finish, timings, backend: "scripted".into() })
+    }
+}
+
+fn rule(rule: Rule) -> Constraint {
+    Constraint::new(rule, Scope::default(), Provenance::user()).with_severity(Severity::Error)
+}
+
+fn set() -> ConstraintSet {
+    let mut set = ConstraintSet::new();
+    set.insert(rule(Rule::ForbidCall { callee: "unwrap".into() }));
+    // Not expressible in the body grammar: checked after generation by clew.
+    set.insert(rule(Rule::RequirePattern { pattern: Pattern::Regex(r"checked_sub".into()) }));
+    set
+}
+
+fn task(max_repairs: u32) -> Task {
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: "fn dec(x: u8) -> Option<u8>".into() });
+    let mut task = Task::new(Prompt::user("Decrement x."), set(), config);
+    task.max_repairs = max_repairs;
+    task.max_tokens = 200;
+    task
+}
+
+fn ignore() -> impl FnMut(&TokenEvent<'_>) -> ControlFlow<()> {
+    |_| ControlFlow::Continue(())
+}
+
+#[test]
+fn a_checked_violation_is_fed_back_and_repaired() {
+    let pipeline = Pipeline::new(Arc::new(ConstraintCache::default()));
+    let mut backend = Scripted::new(vec![" Some(x - 1) }", " x.checked_sub(1) }"]);
+    let outcome = pipeline.run(&mut backend, &task(2), &mut ignore()).unwrap();
+    assert_eq!(outcome.attempts.len(), 2);
+    let first = &outcome.attempts[0];
+    assert!(first.complete && !first.passed());
+    assert!(matches!(*first.violations[0].rule, Rule::RequirePattern { .. }), "{:?}", first.violations);
+    assert!(outcome.satisfied(), "{}", outcome.summary());
+    assert_eq!(outcome.code(), "fn dec(x: u8) -> Option<u8> { x.checked_sub(1) }");
+    // The second prompt carries the violation.
+    let Prompt::Chat(messages) = &backend.prompts[1] else { panic!() };
+    assert!(messages.last().unwrap().content.contains("checked_sub"), "{messages:?}");
+    // The forbidden call is enforced at the token level, the required pattern only after; both are checked.
+    let e = &outcome.enforcement;
+    let forbid = set().iter().find(|c| matches!(c.rule, Rule::ForbidCall { .. })).unwrap().id;
+    let require = set().iter().find(|c| matches!(c.rule, Rule::RequirePattern { .. })).unwrap().id;
+    assert!(e.token_level.contains(&forbid) && !e.token_level.contains(&require) && !e.by_server);
+    assert!(e.checked.contains(&forbid) && e.checked.contains(&require));
+    assert!(outcome.summary().contains("All of them hold"), "{}", outcome.summary());
+    assert_eq!(outcome.cache_hit, Some(false));
+
+    // The same constraints again: the checker comes from the cache.
+    let mut again = Scripted::new(vec![" x.checked_sub(1) }"]);
+    let outcome = pipeline.run(&mut again, &task(2), &mut ignore()).unwrap();
+    assert_eq!((outcome.cache_hit, outcome.attempts.len()), (Some(true), 1));
+    let m = pipeline.cache().metrics();
+    assert_eq!((m.hits, m.misses), (1, 1));
+    assert_eq!(m.generation.count, 3);
+}
+
+#[test]
+fn a_failure_past_the_repair_bound_is_reported_as_such() {
+    let pipeline = Pipeline::default();
+    let mut backend = Scripted::new(vec![" Some(x - 1) }"]);
+    let outcome = pipeline.run(&mut backend, &task(1), &mut ignore()).unwrap();
+    assert_eq!(outcome.attempts.len(), 2);
+    assert!(!outcome.satisfied());
+    assert!(outcome.summary().contains("NOT satisfied: 1 constraint(s) still fail"), "{}", outcome.summary());
+}
+
+#[test]
+fn an_output_cut_by_the_budget_is_incomplete_not_satisfied() {
+    let pipeline = Pipeline::default();
+    let mut backend = Scripted::new(vec![" x.checked_sub(1) }"]);
+    let mut t = task(0);
+    t.max_tokens = 34; // the header and a few bytes of the body
+    let outcome = pipeline.run(&mut backend, &t, &mut ignore()).unwrap();
+    let last = outcome.last();
+    assert!(!last.complete && !outcome.satisfied());
+    assert!(last.problems.iter().any(|p| p.contains("incomplete")), "{:?}", last.problems);
+}
