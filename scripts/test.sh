@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every check CI runs: formatting, clippy with warnings as errors, the crate-boundary checks, and all tests.
+# Run every check CI runs: formatting, clippy with warnings as errors, the crate-boundary checks, and all tests
+# (the embedded model is fetched first: maze's model tests and the CLI's fill test run it).
 # Installs what it needs itself and is safe to re-run.
 #
 #   scripts/test.sh            everything
@@ -40,6 +41,8 @@ if [ "$quick" = 0 ]; then
 
   step "cargo clippy -D warnings"
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  # maze's backends are features: lint them all (the CLI's defaults turn on `local` and `openai` already).
+  cargo clippy -p maze --all-features --all-targets --locked -- -D warnings
 
   step "crate boundaries"
   # clew and braid never depend on each other; braid never compiles tree-sitter (DESIGN.md invariants).
@@ -57,8 +60,16 @@ if [ "$quick" = 0 ]; then
   echo "ok"
 fi
 
+step "fetching the embedded model (maze's model tests and the CLI's fill test run it)"
+scripts/fetch-model.sh >/dev/null
+
 step "cargo test"
-cargo test --workspace --locked
+# maze runs next with its model and HTTP tests; the CLI enables maze's `local` and `openai` features, so the
+# maze library built here is the one those tests use.
+cargo test --workspace --exclude maze --locked
+
+step "cargo test -p maze --features local,openai (the local model and a loopback HTTP server)"
+cargo test -p maze --features local,openai --locked
 
 echo
 echo "all checks passed in $((SECONDS - started)) s"

@@ -28,6 +28,12 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Draft an ananke.toml from the conventions the code already follows.
     Init(cmd::init::InitArgs),
+    /// Generate code under constraints (local model or OpenAI-compatible server), check it, repair it.
+    Generate(cmd::generate::GenerateArgs),
+    /// Fill typed holes (todo!(), unimplemented!(), // HOLE) with generated, checked bodies.
+    Fill(cmd::fill::FillArgs),
+    /// Walk a sample through the token-level checker and time its masks.
+    MaskStats(cmd::mask_stats::MaskStatsArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +43,9 @@ fn main() -> ExitCode {
         Command::Compile(args) => cmd::compile::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Init(args) => cmd::init::run(args),
+        Command::Generate(args) => cmd::generate::run(args),
+        Command::Fill(args) => cmd::fill::run(args),
+        Command::MaskStats(args) => cmd::mask_stats::run(args),
     };
     match result {
         Ok(code) => code,

@@ -229,6 +229,8 @@ pub struct StepTiming {
     pub forward: Duration,
     /// How many tokens the step produced: 1 when sampled, more when the constraint forced them.
     pub tokens: u32,
+    /// Whether the constraint forced the step's tokens (no mask, no sampling).
+    pub forced: bool,
 }
 
 /// Where the time of a generation went.
@@ -265,6 +267,24 @@ impl Timings {
     /// Generated tokens per second of decode (constraint and sampling included).
     pub fn decode_tokens_per_s(&self) -> f64 {
         per_second(self.generated_tokens, self.decode)
+    }
+
+    /// Sampled tokens per second of the steps that sampled one (their mask, sampling and forward pass): the
+    /// per-token speed of decoding, which forced tokens (committed in one batch) would otherwise inflate. The fair
+    /// figure to compare constrained with unconstrained decoding.
+    pub fn sampled_tokens_per_s(&self) -> f64 {
+        let sampled = self.steps.iter().filter(|s| !s.forced && s.tokens > 0);
+        let (n, time) = sampled.fold((0usize, Duration::ZERO), |(n, t), s| (n + 1, t + s.mask + s.sample + s.forward));
+        per_second(n, time)
+    }
+
+    /// Mean time in the token constraint per sampled token (forced tokens need no mask).
+    pub fn mask_per_sampled_token(&self) -> Duration {
+        let sampled: Vec<&StepTiming> = self.steps.iter().filter(|s| !s.forced && s.tokens > 0).collect();
+        match u32::try_from(sampled.len()) {
+            Ok(n) if n > 0 => sampled.iter().map(|s| s.mask).sum::<Duration>() / n,
+            _ => Duration::ZERO,
+        }
     }
 
     /// Mean time in the token constraint per generated token.

@@ -137,6 +137,7 @@ pub(crate) fn run(
             }
         }
         step.tokens = emit.len() as u32;
+        step.forced = forced;
         if eos_at.is_some() {
             record(&mut timings, step);
             break FinishReason::Eos;

@@ -139,13 +139,13 @@ pub struct FillConfig {
 }
 
 impl Default for FillConfig {
-    /// 192 tokens, greedy, two repairs, 3000 bytes of context, whole-body holes only.
+    /// 192 tokens, greedy, two repairs, 1500 bytes of context, whole-body holes only.
     fn default() -> Self {
         FillConfig {
             max_tokens: 192,
             sampling: Sampling::GREEDY,
             max_repairs: 2,
-            context_bytes: 3000,
+            context_bytes: 1500,
             replace_partial: false,
         }
     }

@@ -205,11 +205,12 @@ impl Outcome {
             }
         } else {
             let failing: BTreeSet<ConstraintId> = last.violations.iter().map(|v| v.constraint).collect();
-            let _ = write!(out, "NOT satisfied: {} constraint(s) still fail", failing.len());
-            if !last.problems.is_empty() {
-                let _ = write!(out, "; {}", last.problems.join("; "));
+            let mut why: Vec<String> = Vec::new();
+            if !failing.is_empty() {
+                why.push(format!("{} constraint(s) still fail", failing.len()));
             }
-            out.push('.');
+            why.extend(last.problems.iter().cloned());
+            let _ = write!(out, "NOT satisfied: {}.", why.join("; "));
         }
         out
     }
@@ -306,10 +307,9 @@ impl Pipeline {
     fn record(&self, generation: &Generation) {
         let latencies = self.cache.latencies();
         latencies.generation.record(generation.timings.total);
-        for step in &generation.timings.steps {
-            if step.tokens > 0 {
-                latencies.mask.record(step.mask / step.tokens);
-            }
+        // Per sampled token: forced tokens need no mask, and the loop times their commits as one step.
+        for step in generation.timings.steps.iter().filter(|s| !s.forced && s.tokens > 0) {
+            latencies.mask.record(step.mask);
         }
     }
 }

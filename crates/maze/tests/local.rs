@@ -220,3 +220,72 @@ fn a_missing_model_says_how_to_fetch_it() {
     assert!(matches!(err, Error::ModelNotFound { .. }));
     assert!(err.to_string().contains("scripts/fetch-model.sh"), "{err}");
 }
+
+/// A fn-body IR: the fixed header, no `unwrap`, no `panic!`.
+fn body_ir() -> std::sync::Arc<braid::ConstraintIR> {
+    use ananke_core::{Constraint, ConstraintSet, Language, Provenance, Rule, Scope};
+    let mut set = ConstraintSet::new();
+    for callee in ["unwrap", "panic!", "expect"] {
+        set.insert(Constraint::new(Rule::ForbidCall { callee: callee.into() }, Scope::default(), Provenance::user()));
+    }
+    let config = braid::CompileConfig::new(
+        Language::Rust,
+        braid::Target::FnBody { signature: "fn parse_port(s: &str) -> Option<u16>".into() },
+    );
+    std::sync::Arc::new(braid::compile(&set, &config).unwrap())
+}
+
+#[test]
+fn the_checker_constrains_real_generation_and_every_output_satisfies_the_grammar() {
+    let Some(mut b) = backend() else { return };
+    let vocab = b.vocabulary().unwrap().clone();
+    let cache = maze::ConstraintCache::default();
+    let ir = body_ir();
+    let (compiled, hit) = cache.get_or_build(&ir, &vocab, b.vocabulary_id().unwrap()).unwrap();
+    assert!(!hit);
+    for (seed, temperature) in [(0, 0.0), (1, 0.8), (2, 1.2)] {
+        let mut checker = compiled.checker();
+        let request = GenerateRequest::new(Prompt::user("Parse a TCP port number from a string."), 48)
+            .with_sampling(Sampling::random(temperature, 0.95, seed));
+        let g = b.generate(&request, Some(&mut checker), &mut ignore()).unwrap();
+        eprintln!("{:?} {:?} mask {:?}/token", g.text, g.finish, g.timings.mask_per_token());
+        assert!(g.text.starts_with("fn parse_port(s: &str) -> Option<u16> {"), "{:?}", g.text);
+        // Every token of the output, replayed through a fresh checker, is allowed where it stands.
+        let mut replay = compiled.checker();
+        for (i, &t) in g.tokens.iter().enumerate() {
+            assert!(
+                replay.compute_mask().unwrap().is_allowed(t),
+                "token {i} ({:?}) was not allowed",
+                vocab.token_bytes(t)
+            );
+            replay.commit(t).unwrap();
+        }
+        assert!(!g.text.contains("unwrap(") && !g.text.contains("panic!") && !g.text.contains("expect("));
+        // Complete outputs end where the grammar accepts: balanced braces, nothing after the body.
+        if matches!(g.finish, FinishReason::Accepted | FinishReason::Eos) {
+            assert!(replay.is_accepting() && g.text.ends_with('}'), "{:?}", g.text);
+        }
+    }
+}
+
+#[test]
+fn a_hole_is_filled_checked_and_reported_with_the_real_model() {
+    let Some(mut b) = backend() else { return };
+    let file = "/// Clamps a percentage to 0..=100.\npub fn clamp_percent(value: i64) -> i64 {\n    todo!()\n}\n";
+    let sites = maze::holes::find_holes("src/lib.rs", file.as_bytes());
+    let config = maze::holes::FillConfig { max_tokens: 64, max_repairs: 1, ..maze::holes::FillConfig::default() };
+    let set = ananke_core::ConstraintSet::new();
+    let task = maze::holes::fill_task("src/lib.rs", file, &sites[0], &set, &config).unwrap();
+    let pipeline = maze::Pipeline::default();
+    let outcome = pipeline.run(&mut *b, &task, &mut ignore()).unwrap();
+    eprintln!("{:?}\n{}", outcome.code(), outcome.summary());
+    assert!(outcome.code().starts_with('{'), "{:?}", outcome.code());
+    assert!(!outcome.code().contains("todo!"), "the placeholder ban holds: {:?}", outcome.code());
+    // Satisfied means complete and clean; otherwise the report says what is wrong.
+    let last = outcome.last();
+    assert_eq!(outcome.satisfied(), last.complete && last.violations.is_empty() && last.problems.is_empty());
+    assert!(!outcome.enforcement.token_level.is_empty());
+    let m = pipeline.cache().metrics();
+    assert_eq!((m.misses, m.generation.count as usize), (1, outcome.attempts.len()));
+    assert!(m.mask.count > 0);
+}

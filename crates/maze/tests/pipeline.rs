@@ -31,7 +31,7 @@ impl Scripted {
 }
 
 impl Backend for Scripted {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "scripted"
     }
 

@@ -68,7 +68,7 @@ fn vocabulary(spec: &str) -> anyhow::Result<Vocabulary> {
         "o200k" | "o200k_base" => Ok(Vocabulary::tiktoken(Tiktoken::O200k)),
         path => {
             let bytes = read(Path::new(path))?;
-            let vocab = if path.ends_with(".gguf") {
+            let vocab = if Path::new(path).extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
                 Vocabulary::from_gguf(&bytes)
             } else {
                 Vocabulary::from_tokenizer_json(&bytes)

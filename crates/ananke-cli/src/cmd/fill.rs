@@ -1,0 +1,287 @@
+//! `ananke fill FILE[:LINE]`: fill typed holes (`todo!()`, `unimplemented!()`, `// HOLE`) with generated bodies that
+//! follow the project's constraints, checked; written in place atomically, or shown as a diff with `--dry-run`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ananke::core::ConstraintSet;
+use ananke::maze::holes::{self, FillConfig, HoleSite};
+use ananke::maze::{ConstraintCache, Pipeline};
+use anyhow::{Context, bail};
+
+use crate::cmd::generate::{self, ModelArgs};
+
+/// Arguments of `ananke fill`.
+#[derive(clap::Args, Debug)]
+pub struct FillArgs {
+    /// The file, optionally with the line of one hole (`src/stock.rs:57`); without a line every hole is filled.
+    pub target: String,
+    /// Print a unified diff instead of writing the file.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The project whose constraints apply (default: the nearest directory above the file with a Cargo.toml).
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Constraint sets (JSON from `ananke extract`) to use as well.
+    #[arg(long, value_name = "SET.json")]
+    pub constraints: Vec<PathBuf>,
+    /// The ananke.toml to use (default: found from the project up).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Do not read ananke.toml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Replace a whole body even when the placeholder is only part of it (what the body held is lost).
+    #[arg(long)]
+    pub replace_partial: bool,
+    /// Write the body even when it breaks a checked constraint (it is reported either way).
+    #[arg(long)]
+    pub force: bool,
+    /// At most this many bytes of the file before the function go into the prompt (prefill costs ~5 ms per token
+    /// on two cores with the default model).
+    #[arg(long, default_value_t = FillConfig::default().context_bytes)]
+    pub context_bytes: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// `FILE[:LINE]`.
+fn parse_target(target: &str) -> (PathBuf, Option<u32>) {
+    if let Some((file, line)) = target.rsplit_once(':')
+        && let Ok(line) = line.parse::<u32>()
+        && !Path::new(target).exists()
+    {
+        return (PathBuf::from(file), Some(line));
+    }
+    (PathBuf::from(target), None)
+}
+
+/// The nearest ancestor of `file` (absolute) holding a Cargo.toml (or an ananke.toml), else the file's directory.
+fn project_root(file: &Path) -> PathBuf {
+    let dir = file.parent().unwrap_or(file);
+    dir.ancestors()
+        .find(|d| d.join("Cargo.toml").is_file() || d.join(crate::config::FILE_NAME).is_file())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
+/// The file's path relative to the project root, `/`-separated (as extraction names files).
+fn relative(file: &Path, root: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+/// Runs `ananke fill`. Exit 0 when every hole asked for was filled with a body that satisfies the checked
+/// constraints, 1 when one was not, 2 on usage errors (no such file, no hole there).
+pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
+    let (file, line) = parse_target(&args.target);
+    let original = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let Ok(original_text) = String::from_utf8(original.clone()) else {
+        bail!("{}: not UTF-8", file.display());
+    };
+    let absolute = file.canonicalize().with_context(|| format!("{}: cannot resolve", file.display()))?;
+    let root = match &args.project {
+        Some(p) => p.canonicalize().with_context(|| format!("{}: cannot resolve", p.display()))?,
+        None => project_root(&absolute),
+    };
+    let rel = relative(&absolute, &root);
+
+    let found = holes::find_holes(&rel, original_text.as_bytes());
+    let chosen: Vec<&HoleSite> = match line {
+        Some(line) => found
+            .iter()
+            .filter(|h| h.line == line || (h.body.start_line..=h.body.end_line).contains(&line))
+            .take(1)
+            .collect(),
+        None => found.iter().collect(),
+    };
+    if chosen.is_empty() {
+        bail!(
+            "{}{}: no typed hole (todo!(), unimplemented!() or // HOLE inside a function){}",
+            file.display(),
+            line.map_or(String::new(), |l| format!(":{l}")),
+            if found.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; holes are at line(s) {}",
+                    found.iter().map(|h| h.line.to_string()).collect::<Vec<_>>().join(", ")
+                )
+            }
+        );
+    }
+    let targets: Vec<(u32, String)> = chosen.iter().map(|h| (h.line, h.signature.name.clone())).collect();
+
+    let started = Instant::now();
+    let mut set = ConstraintSet::new();
+    set.extend(generate::extract(std::slice::from_ref(&root), Some(&root))?);
+    set.extend(generate::load_constraints(&args.constraints, &[], args.config.as_deref(), args.no_config, &root)?);
+    eprintln!(
+        "fill: {} constraint(s) from {} in {:.2} s; {} hole(s) to fill in {rel}",
+        set.len(),
+        root.display(),
+        started.elapsed().as_secs_f64(),
+        targets.len()
+    );
+
+    let mut backend = generate::backend(&args.model, false)?;
+    let pipeline = Pipeline::new(Arc::new(ConstraintCache::default()));
+    let config = FillConfig {
+        max_tokens: args.model.max_tokens,
+        sampling: ananke::maze::Sampling {
+            temperature: args.model.temperature,
+            top_p: args.model.top_p,
+            seed: args.model.seed,
+        },
+        max_repairs: args.model.max_repairs,
+        replace_partial: args.replace_partial,
+        context_bytes: args.context_bytes,
+    };
+    let mut text = original_text.clone();
+    let mut failed = 0;
+    for (hole_line, name) in &targets {
+        // Earlier fills move later holes: find this one again in the current text, by its function.
+        let sites = holes::find_holes(&rel, text.as_bytes());
+        let Some(site) =
+            sites.iter().find(|s| &s.signature.name == name).or_else(|| sites.iter().find(|s| s.line == *hole_line))
+        else {
+            continue;
+        };
+        let task = holes::fill_task(&rel, &text, site, &set, &config)?;
+        let t = Instant::now();
+        let outcome = pipeline.run(backend.as_mut(), &task, &mut |_| std::ops::ControlFlow::Continue(()))?;
+        let last = outcome.last();
+        eprintln!(
+            "fill: {}:{} `{}`: {} attempt(s), {} tokens in {:.2} s (last: prompt {} tokens, prefill {:.2} s, {:.1} \
+             sampled tokens/s, mask {:.1} µs per sampled token; cache {})",
+            rel,
+            site.line,
+            site.signature.name,
+            outcome.attempts.len(),
+            outcome.tokens(),
+            t.elapsed().as_secs_f64(),
+            last.generation.timings.prompt_tokens,
+            last.generation.timings.prefill.as_secs_f64(),
+            last.generation.timings.sampled_tokens_per_s(),
+            last.generation.timings.mask_per_sampled_token().as_secs_f64() * 1e6,
+            if outcome.cache_hit == Some(true) { "hit" } else { "miss" },
+        );
+        for v in &last.violations {
+            eprintln!("  {}: {} ({})", v.severity, v.message, v.rule.describe());
+        }
+        for p in &last.problems {
+            eprintln!("  problem: {p}");
+        }
+        eprintln!("  {}", outcome.summary());
+        if outcome.satisfied() || args.force {
+            text = holes::splice(&text, site, outcome.code());
+        }
+        if !outcome.satisfied() {
+            failed += 1;
+            if !args.force {
+                eprintln!("  not written (pass --force to write it anyway); the rejected body:\n{}", outcome.code());
+            }
+        }
+    }
+
+    if text != original_text {
+        if args.dry_run {
+            let diff = unified_diff(&rel, &original_text, &text);
+            let mut out = std::io::stdout().lock();
+            out.write_all(diff.as_bytes())?;
+            out.flush()?;
+        } else {
+            write_atomically(&file, &original, text.as_bytes())?;
+            eprintln!("fill: wrote {}", file.display());
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Replaces `path`'s content with `new` without ever leaving it half-written: a temporary file in the same
+/// directory (same permissions), synced, then renamed over it. Refuses if the file changed since it was read.
+fn write_atomically(path: &Path, read: &[u8], new: &[u8]) -> anyhow::Result<()> {
+    let now = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if now != read {
+        bail!("{} changed while the hole was being filled; nothing written", path.display());
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.ananke-{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(new)?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("{}: cannot write", path.display()));
+    }
+    Ok(())
+}
+
+/// A unified diff of two texts that differ in one region (what filling holes does), with three lines of context.
+pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let (a_end, b_end) = (a.len() - suffix, b.len() - suffix);
+    let start = prefix.saturating_sub(3);
+    let (a_stop, b_stop) = ((a_end + 3).min(a.len()), (b_end + 3).min(b.len()));
+    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    let range = |from: usize, to: usize| {
+        let n = to - from;
+        if n == 0 { format!("{from},0") } else { format!("{},{n}", from + 1) }
+    };
+    let _ = writeln!(out, "@@ -{} +{} @@", range(start, a_stop), range(start, b_stop));
+    let line = |out: &mut String, mark: char, text: &str| {
+        out.push(mark);
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    };
+    for l in &a[start..prefix] {
+        line(&mut out, ' ', l);
+    }
+    for l in &a[prefix..a_end] {
+        line(&mut out, '-', l);
+    }
+    for l in &b[prefix..b_end] {
+        line(&mut out, '+', l);
+    }
+    for l in &a[a_end..a_stop] {
+        line(&mut out, ' ', l);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_of_one_replaced_region() {
+        let old = "a\nb\nc\nd\n    todo!()\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\n    x + 1\n    // done\ne\nf\ng\nh\n";
+        assert_eq!(
+            unified_diff("src/x.rs", old, new),
+            "--- a/src/x.rs\n+++ b/src/x.rs\n@@ -2,7 +2,8 @@\n b\n c\n d\n-    todo!()\n+    x + 1\n+    // done\n e\n f\n g\n"
+        );
+    }
+
+    #[test]
+    fn targets_with_and_without_a_line() {
+        assert_eq!(parse_target("src/a.rs:12"), (PathBuf::from("src/a.rs"), Some(12)));
+        assert_eq!(parse_target("src/a.rs"), (PathBuf::from("src/a.rs"), None));
+    }
+}
