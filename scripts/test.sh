@@ -25,8 +25,8 @@ for arg in "$@"; do
   esac
 done
 
-step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
+step() { printf '\n==> [%d s] %s\n' "$((SECONDS - started))" "$*"; }
 
 command -v cargo >/dev/null || { echo "test.sh: cargo not found; install the Rust toolchain (rust-toolchain.toml pins it)" >&2; exit 1; }
 # A C compiler builds tree-sitter's grammars.

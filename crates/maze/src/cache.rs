@@ -54,12 +54,24 @@ pub struct CacheKey(pub u128);
 impl CacheKey {
     /// The key of an IR (by its content hash) compiled for a vocabulary by this build of braid.
     pub fn new(ir: IrHash, vocab: VocabId) -> CacheKey {
-        let mut h = Xxh3::new();
-        h.update(b"ananke-maze-cache/v1\0");
-        h.update(&ir.0.to_le_bytes());
-        h.update(&vocab.0.to_le_bytes());
-        h.update(braid::COMPILER.as_bytes());
-        CacheKey(h.digest128())
+        // One-shot hashing of a stack buffer: the streaming hasher's setup costs more than hashing these bytes.
+        const TAG: &[u8] = b"ananke-maze-cache/v1\0";
+        let compiler = braid::COMPILER.as_bytes();
+        let mut buf = [0u8; 128];
+        let n = TAG.len() + 32 + compiler.len();
+        if n > buf.len() {
+            let mut h = Xxh3::new();
+            h.update(TAG);
+            h.update(&ir.0.to_le_bytes());
+            h.update(&vocab.0.to_le_bytes());
+            h.update(compiler);
+            return CacheKey(h.digest128());
+        }
+        buf[..TAG.len()].copy_from_slice(TAG);
+        buf[TAG.len()..TAG.len() + 16].copy_from_slice(&ir.0.to_le_bytes());
+        buf[TAG.len() + 16..TAG.len() + 32].copy_from_slice(&vocab.0.to_le_bytes());
+        buf[TAG.len() + 32..n].copy_from_slice(compiler);
+        CacheKey(xxhash_rust::xxh3::xxh3_128(&buf[..n]))
     }
 }
 
