@@ -32,6 +32,8 @@ enum Command {
     Generate(cmd::generate::GenerateArgs),
     /// Fill typed holes (todo!(), unimplemented!(), // HOLE) with generated, checked bodies.
     Fill(cmd::fill::FillArgs),
+    /// Serve the local model as an OpenAI-compatible endpoint that enforces the grammars requests carry.
+    Serve(cmd::serve::ServeArgs),
     /// Walk a sample through the token-level checker and time its masks.
     MaskStats(cmd::mask_stats::MaskStatsArgs),
 }
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Init(args) => cmd::init::run(args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Fill(args) => cmd::fill::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::MaskStats(args) => cmd::mask_stats::run(args),
     };
     match result {

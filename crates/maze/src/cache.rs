@@ -81,10 +81,11 @@ impl std::fmt::Display for CacheKey {
     }
 }
 
-/// A compiled constraint: the IR and its checker for one vocabulary, at the start of an output.
+/// A compiled constraint: the IR (or a bare Lark grammar) and its checker for one vocabulary, at the start of an
+/// output.
 #[derive(Debug)]
 pub struct Compiled {
-    ir: Arc<ConstraintIR>,
+    ir: Option<Arc<ConstraintIR>>,
     prototype: Checker,
     vocab: Arc<VocabIndex>,
     bytes: usize,
@@ -98,12 +99,21 @@ impl Compiled {
         let prototype = Checker::new(&ir, &vocab).map_err(Error::Checker)?;
         let build_time = started.elapsed();
         let bytes = estimate_bytes(&ir, &prototype);
-        Ok(Compiled { ir, prototype, vocab, bytes, build_time })
+        Ok(Compiled { ir: Some(ir), prototype, vocab, bytes, build_time })
     }
 
-    /// The IR.
-    pub fn ir(&self) -> &Arc<ConstraintIR> {
-        &self.ir
+    /// Compiles a bare Lark grammar (llguidance's dialect: what OpenAI-compatible servers receive) for `vocab`.
+    pub fn from_lark(lark: &str, vocab: Arc<VocabIndex>) -> Result<Compiled> {
+        let started = Instant::now();
+        let prototype = Checker::from_lark(lark, &vocab).map_err(Error::Checker)?;
+        let build_time = started.elapsed();
+        let bytes = lark.len() * 65 + 64 * 1024;
+        Ok(Compiled { ir: None, prototype, vocab, bytes, build_time })
+    }
+
+    /// The IR (`None` for a bare grammar).
+    pub fn ir(&self) -> Option<&Arc<ConstraintIR>> {
+        self.ir.as_ref()
     }
 
     /// A checker at the start of an output, for one generation. Clones share the compiled automaton and its memo
@@ -343,6 +353,29 @@ impl ConstraintCache {
         let started = Instant::now();
         let index = self.vocab_index(vocab, vocab_id);
         let compiled = Compiled::build(Arc::clone(ir), index)?;
+        self.latencies.compile.record(started.elapsed());
+        Ok((self.insert(key, compiled), false))
+    }
+
+    /// The compiled checker of a bare Lark grammar (keyed by the grammar's text, the vocabulary and braid's
+    /// version), from the cache or built and inserted, and whether it was a hit. `ananke serve` compiles the grammars
+    /// clients send this way.
+    pub fn get_or_build_lark(
+        &self,
+        lark: &str,
+        vocab: &Arc<Vocabulary>,
+        vocab_id: VocabId,
+    ) -> Result<(Arc<Compiled>, bool)> {
+        let mut h = Xxh3::new();
+        h.update(b"ananke-lark/v1\0");
+        h.update(lark.as_bytes());
+        let key = CacheKey::new(IrHash(h.digest128()), vocab_id);
+        if let Some(hit) = self.get(key) {
+            return Ok((hit, true));
+        }
+        let started = Instant::now();
+        let index = self.vocab_index(vocab, vocab_id);
+        let compiled = Compiled::from_lark(lark, index)?;
         self.latencies.compile.record(started.elapsed());
         Ok((self.insert(key, compiled), false))
     }

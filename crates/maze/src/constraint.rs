@@ -44,6 +44,14 @@ pub trait TokenConstraint: Send {
 /// words of the memoized bitset (the same layout), so the loop copies nothing.
 impl TokenConstraint for braid::Checker {
     fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+        // llguidance stops with an error ("no extension") once a grammar is complete, where the loop expects a mask
+        // allowing only the end: an empty mask of an accepting constraint ends generation the same way.
+        if braid::Checker::is_accepting(self) && self.engine() == "llguidance" {
+            return match braid::Checker::compute_mask(self) {
+                Ok(mask) => Ok(mask.as_words()),
+                Err(_) => Ok(&[]),
+            };
+        }
         Ok(braid::Checker::compute_mask(self)?.as_words())
     }
 
