@@ -18,7 +18,20 @@ fn have(tool: &str) -> bool {
 #[test]
 fn c_program_runs_clean() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = artifact_dir().join("libananke_ffi.a");
+    let dir = artifact_dir();
+    // `cargo test` builds this crate as an rlib only, so build the static library here: a no-op when it is fresh,
+    // and it keeps a stale `.a` from an older build from being the thing under test.
+    let target_dir = dir.parent().expect("target dir");
+    let profile = if dir.file_name().is_some_and(|n| n == "release") { ["--release"].as_slice() } else { &[] };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = Command::new(cargo)
+        .args(["build", "--offline", "--quiet", "-p", "ananke-ffi", "--lib", "--target-dir"])
+        .arg(target_dir)
+        .args(profile)
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "cargo build -p ananke-ffi failed");
+    let lib = dir.join("libananke_ffi.a");
     assert!(lib.is_file(), "the static library {} was not built", lib.display());
     let out_dir = std::env::temp_dir().join(format!("ananke-ffi-c-{}", std::process::id()));
     std::fs::create_dir_all(&out_dir).unwrap();
