@@ -194,6 +194,8 @@ struct State {
 struct ResolvedTarget {
     info: TargetInfo,
     header_sources: Vec<ConstraintId>,
+    /// The impl's self type of the target's signature, when the set has it.
+    self_type: Option<String>,
 }
 
 #[derive(Debug)]
@@ -740,6 +742,7 @@ impl Compiler {
             for field in [Field::Format, Field::Version, Field::Compiler, Field::Language, Field::Target] {
                 json.set_scalar(field, ir);
             }
+            json.body = (!ir.body.is_default()).then(|| crate::ir::element_json(&ir.body));
             ir.constraints = entries.into_iter().filter_map(|(_, e)| e).collect();
             ir.checks = st.ids.iter().filter_map(|id| check_of(id, &st.nodes[id])).collect();
             json.checks = ir.checks.iter().map(crate::ir::element_json).collect();
@@ -792,6 +795,7 @@ impl Compiler {
             compiler: COMPILER.to_owned(),
             language: self.config.language,
             target: ir_target,
+            body: self.body_options(),
             grammar: None,
             json_schema: None,
             regexes: Vec::new(),
@@ -803,6 +807,19 @@ impl Compiler {
             cycles: Vec::new(),
             constraints: Vec::new(),
         }
+    }
+
+    /// The IR's body layers: the configuration's, with `self_type` resolved (fn-body targets in Rust only).
+    fn body_options(&self) -> crate::config::BodyOptions {
+        let mut body = self.config.body.clone();
+        if !matches!(self.config.target, Target::FnBody { .. }) || self.config.language != Language::Rust {
+            return crate::config::BodyOptions::default();
+        }
+        body.identifiers &= body.syntax;
+        if body.self_type.is_none() && !body.is_default() {
+            body.self_type = self.state.target.as_ref().and_then(|t| t.self_type.clone());
+        }
+        body
     }
 
     fn build_forbidden(&self) -> Vec<ForbiddenString> {
@@ -914,6 +931,14 @@ impl Compiler {
             return grammar::user(lark, &sources);
         }
         match &self.config.target {
+            Target::FnBody { .. } if self.config.body.syntax && self.config.language == Language::Rust => {
+                grammar::rust_syntax_body(
+                    COMPILER,
+                    target.info.header.as_deref().unwrap_or_default(),
+                    &target.header_sources,
+                    forbidden,
+                )
+            }
             Target::FnBody { .. } => {
                 grammar::fn_body(&inputs, target.info.header.as_deref().unwrap_or_default(), &target.header_sources)
             }
@@ -1054,6 +1079,8 @@ enum Field {
 #[derive(Debug, Default)]
 struct FieldJson {
     fields: [Vec<u8>; 12],
+    /// The body layers' JSON when any is on (otherwise left out of the hash).
+    body: Option<Vec<u8>>,
     checks: Vec<Vec<u8>>,
     symbols: Vec<Vec<u8>>,
 }
@@ -1078,12 +1105,17 @@ impl FieldJson {
         let f = |field: Field| self.fields[field as usize].as_slice();
         let checks: Vec<&[u8]> = self.checks.iter().map(Vec::as_slice).collect();
         let symbols: Vec<&[u8]> = self.symbols.iter().map(Vec::as_slice).collect();
-        crate::ir::hash_parts(&[
+        let mut parts = vec![
             ("format", crate::ir::Part::Raw(f(Field::Format))),
             ("version", crate::ir::Part::Raw(f(Field::Version))),
             ("compiler", crate::ir::Part::Raw(f(Field::Compiler))),
             ("language", crate::ir::Part::Raw(f(Field::Language))),
             ("target", crate::ir::Part::Raw(f(Field::Target))),
+        ];
+        if let Some(body) = &self.body {
+            parts.push(("body", crate::ir::Part::Raw(body)));
+        }
+        parts.extend([
             ("grammar", crate::ir::Part::Raw(f(Field::Grammar))),
             ("json_schema", crate::ir::Part::Raw(f(Field::JsonSchema))),
             ("regexes", crate::ir::Part::Raw(f(Field::Regexes))),
@@ -1094,7 +1126,8 @@ impl FieldJson {
             ("conflicts", crate::ir::Part::Raw(f(Field::Conflicts))),
             ("cycles", crate::ir::Part::Raw(f(Field::Cycles))),
             ("constraints", crate::ir::Part::List(entries)),
-        ])
+        ]);
+        crate::ir::hash_parts(&parts)
     }
 }
 
@@ -1115,7 +1148,11 @@ fn update(index: &mut KeyMap<DepKey, Vec<ConstraintId>>, key: &DepKey, id: Const
 /// Resolves a fn-body target's signature: a header given as text, or the name of a signature constraint.
 fn resolve_target(set: &ConstraintSet, config: &CompileConfig) -> Result<ResolvedTarget, Error> {
     let Target::FnBody { signature } = &config.target else {
-        return Ok(ResolvedTarget { info: TargetInfo::resolve(config, None, None), header_sources: Vec::new() });
+        return Ok(ResolvedTarget {
+            info: TargetInfo::resolve(config, None, None),
+            header_sources: Vec::new(),
+            self_type: None,
+        });
     };
     let text = signature.trim();
     if text.contains('(') {
@@ -1123,6 +1160,7 @@ fn resolve_target(set: &ConstraintSet, config: &CompileConfig) -> Result<Resolve
         return Ok(ResolvedTarget {
             info: TargetInfo::resolve(config, Some(text.to_owned()), symbol),
             header_sources: Vec::new(),
+            self_type: self_type_of_header(set, config, text),
         });
     }
     if text.is_empty() {
@@ -1162,7 +1200,39 @@ fn resolve_target(set: &ConstraintSet, config: &CompileConfig) -> Result<Resolve
         .collect();
     sources.sort_unstable();
     let symbol = Some(best.scope.symbol.clone().unwrap_or_else(|| sig.name.clone()));
-    Ok(ResolvedTarget { info: TargetInfo::resolve(config, Some(header), symbol), header_sources: sources })
+    Ok(ResolvedTarget {
+        info: TargetInfo::resolve(config, Some(header), symbol),
+        header_sources: sources,
+        self_type: impl_self_type(sig),
+    })
+}
+
+/// The self type of a method's impl (`Stock` for `impl Stock`, `Parser` for `impl<'a> Parser<'a>`).
+fn impl_self_type(sig: &ananke_core::Signature) -> Option<String> {
+    let owner = sig.owner.as_ref()?;
+    (owner.kind == ananke_core::OwnerKind::Impl).then(|| owner.name.clone())
+}
+
+/// The self type of a header given as text: the owner of the set's signature with that exact header, when there
+/// is one (or several that agree). Only the body layers use it, and only when they are on.
+fn self_type_of_header(set: &ConstraintSet, config: &CompileConfig, header: &str) -> Option<String> {
+    if config.body.is_default() || config.language != Language::Rust {
+        return None;
+    }
+    let mut found: Option<String> = None;
+    for c in set.of_type(ananke_core::RuleType::Signature) {
+        let Rule::Signature(sig) = &c.rule else { continue };
+        if sig.header() != header {
+            continue;
+        }
+        let owner = impl_self_type(sig);
+        match (&found, owner) {
+            (None, Some(o)) => found = Some(o),
+            (Some(f), Some(o)) if *f != o => return None,
+            _ => {}
+        }
+    }
+    found
 }
 
 /// The function name in a header (`pub async fn parse<T>(` → `parse`, `def load(` → `load`).

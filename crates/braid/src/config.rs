@@ -16,12 +16,29 @@ pub struct CompileConfig {
     pub strict: bool,
     /// Where the generated code will live; decides which scoped constraints apply.
     pub context: Context,
+    /// The layers that constrain a fn body beyond its bans (all off by default: braces and bans only).
+    #[serde(default, skip_serializing_if = "BodyOptions::is_default")]
+    pub body: BodyOptions,
 }
 
 impl CompileConfig {
     /// A configuration for one language and target with default limits, not strict, outside test code.
     pub fn new(language: Language, target: Target) -> Self {
-        CompileConfig { language, target, limits: Limits::default(), strict: false, context: Context::default() }
+        CompileConfig {
+            language,
+            target,
+            limits: Limits::default(),
+            strict: false,
+            context: Context::default(),
+            body: BodyOptions::default(),
+        }
+    }
+
+    /// The same configuration, with other fn-body layers (see [`BodyOptions`]).
+    #[must_use]
+    pub fn with_body(mut self, body: BodyOptions) -> Self {
+        self.body = body;
+        self
     }
 
     /// The same configuration, strict.
@@ -36,6 +53,43 @@ impl CompileConfig {
     pub fn with_context(mut self, context: Context) -> Self {
         self.context = context;
         self
+    }
+}
+
+/// The layers that constrain a fn body beyond its bans, each switchable so their effect can be compared. They
+/// apply to Rust fn-body targets (other languages and targets ignore them); the IR records them, and
+/// [`crate::Checker::new`] enforces them. The token budget is a third layer, set per generation on the checker
+/// ([`crate::Checker::set_budget`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BodyOptions {
+    /// The body follows a grammar of Rust statements and expressions (`docs/IR.md`), not only balanced braces:
+    /// what it accepts parses with rustc's grammar.
+    pub syntax: bool,
+    /// Identifiers exist: calls, macros and paths name the signature's parameters, the locals declared so far,
+    /// the set's known functions and types and a built-in list of the standard library's common items; after
+    /// `x.` only members of `x`'s type when it is known. Needs `syntax`.
+    pub identifiers: bool,
+    /// The type `self` has in the body (an impl's self type, `Stock`). `None`: taken from the target's signature
+    /// constraint when the set has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_type: Option<String>,
+}
+
+impl BodyOptions {
+    /// Every layer on.
+    pub fn all() -> Self {
+        BodyOptions { syntax: true, identifiers: true, self_type: None }
+    }
+
+    /// Only the syntax layer.
+    pub fn syntax() -> Self {
+        BodyOptions { syntax: true, identifiers: false, self_type: None }
+    }
+
+    /// Whether nothing is on (the default).
+    pub fn is_default(&self) -> bool {
+        *self == BodyOptions::default()
     }
 }
 

@@ -7,7 +7,7 @@ use ananke_core::{ConstraintId, ConstraintKind, Language, LengthUnit, RuleType, 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::config::Target;
+use crate::config::{BodyOptions, Target};
 use crate::error::Error;
 
 /// The `format` field of every IR document.
@@ -35,6 +35,10 @@ pub struct ConstraintIR {
     pub language: Language,
     /// What the grammar generates; for [`Target::FnBody`] the signature is the resolved header text.
     pub target: Target,
+    /// For fn-body targets: the layers beyond the bans ([`BodyOptions`]), with `self_type` resolved. Absent when
+    /// all are off.
+    #[serde(default, skip_serializing_if = "BodyOptions::is_default")]
+    pub body: BodyOptions,
     /// The grammar in llguidance's Lark dialect, if the target has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grammar: Option<Grammar>,
@@ -481,6 +485,10 @@ impl ConstraintIR {
         field(&mut buf, "compiler", &self.compiler);
         field(&mut buf, "language", &self.language);
         field(&mut buf, "target", &self.target);
+        // Only when set, so IRs without body layers keep their hashes.
+        if !self.body.is_default() {
+            field(&mut buf, "body", &self.body);
+        }
         field(&mut buf, "grammar", &self.grammar);
         field(&mut buf, "json_schema", &self.json_schema);
         field(&mut buf, "regexes", &self.regexes);

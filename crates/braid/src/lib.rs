@@ -85,11 +85,12 @@ mod ir;
 mod lang;
 mod lower;
 mod pattern;
+mod syntax;
 
 pub use checker::timing::{LlguidanceRun, MaskTimes, Refused, time_checker, time_llguidance};
 pub use checker::{CheckError, Checker, CheckerStats, Tiktoken, TokenMask, Violation, VocabIndex, Vocabulary};
 pub use compiler::{COMPILER, CompileStats, Compiler, compile, detect_conflicts};
-pub use config::{CompileConfig, Context, Limits, Target};
+pub use config::{BodyOptions, CompileConfig, Context, Limits, Target};
 pub use conflict::compare;
 pub use error::Error;
 pub use explain::explain;

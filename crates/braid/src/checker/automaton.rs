@@ -501,3 +501,52 @@ impl BodyAutomaton {
         self.kinds.len()
     }
 }
+
+/// The bans of a fn body as one DFA over code bytes, for the syntax engine: it runs over the bytes outside
+/// literals and comments, which form runs separated by them. A run is banned when it contains a ban, or (like a
+/// code run of the lexical body) ends at a literal in a way a ban's end form matches; `accept` says whether the run
+/// may end in a state. States from which no run can end are dropped, and a byte with no transition completes a ban.
+pub(crate) struct BanTracker {
+    trans: Vec<u16>,
+    pub accept: Vec<bool>,
+}
+
+impl std::fmt::Debug for BanTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BanTracker").field("states", &self.accept.len()).finish_non_exhaustive()
+    }
+}
+
+impl BanTracker {
+    /// The tracker for a list of bans, `None` when there are none.
+    pub(crate) fn new(forbidden: &[ForbiddenString]) -> Result<Option<BanTracker>, CheckError> {
+        if forbidden.is_empty() {
+            return Ok(None);
+        }
+        let err = |what: &str, e: String| CheckError::Grammar(format!("{what}: {e}"));
+        let mut bans = Vec::with_capacity(forbidden.len());
+        for re in ban_regexes(forbidden) {
+            bans.push(ban_dfa(&re).map_err(|e| err("the bans", e))?);
+        }
+        let base = code_base().map_err(|e| err("code runs", e))?;
+        let code = lexeme(&base, &bans).map_err(|e| err("code runs", e))?;
+        if code.len() >= MAX_STATES {
+            return Err(CheckError::Grammar(format!("the bans need {} states (at most {MAX_STATES})", code.len())));
+        }
+        let trans = code.trans.iter().map(|&t| if t == DEAD { DEAD16 } else { t as u16 }).collect();
+        Ok(Some(BanTracker { trans, accept: code.accept }))
+    }
+
+    /// The next state on a code byte, or `None` when the byte completes a ban.
+    #[inline]
+    pub(crate) fn next(&self, state: u16, byte: u8) -> Option<u16> {
+        let t = self.trans[state as usize * 256 + byte as usize];
+        (t != DEAD16).then_some(t)
+    }
+}
+
+/// Any run of code bytes (printable ASCII, tabs and line breaks), the empty run included.
+fn code_base() -> Result<std::sync::Arc<dense::DFA<Vec<u32>>>, String> {
+    static BASE: std::sync::OnceLock<Result<std::sync::Arc<dense::DFA<Vec<u32>>>, String>> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| ascii_dfa(r"[\t\n\x20-\x7e]*").map(std::sync::Arc::new)).clone()
+}

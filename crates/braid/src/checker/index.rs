@@ -43,6 +43,11 @@ pub struct VocabIndex {
     /// Per language and literal/comment state: the tokens that stay inside literals and comments, and where the
     /// others leave them. Independent of the constraints, so shared by every checker of the vocabulary.
     pub(crate) items: std::sync::Mutex<std::collections::HashMap<(ananke_core::Language, u32), Arc<ItemClasses>>>,
+    /// The syntax layer's walks (Rust): independent of the constraints, so shared by every checker of the
+    /// vocabulary.
+    pub(crate) syntax: std::sync::Mutex<crate::checker::syntax::SyntaxMemo>,
+    /// The static token classes of the syntax layer, built on first use.
+    pub(crate) syntax_classes: std::sync::OnceLock<crate::checker::syntax::SyntaxClasses>,
 }
 
 /// The static token classes of one literal/comment state (see [`VocabIndex`]): the tokens whose bytes all stay in
@@ -120,6 +125,8 @@ impl VocabIndex {
             tok_env,
             factory: std::sync::OnceLock::new(),
             items: std::sync::Mutex::new(std::collections::HashMap::new()),
+            syntax: std::sync::Mutex::new(crate::checker::syntax::SyntaxMemo::default()),
+            syntax_classes: std::sync::OnceLock::new(),
         })
     }
 

@@ -59,6 +59,13 @@ impl TokenMask {
         }
     }
 
+    /// Keeps only the tokens `other` allows too.
+    pub fn intersect_with(&mut self, other: &TokenMask) {
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w &= *o;
+        }
+    }
+
     /// How many tokens are allowed.
     pub fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()

@@ -17,6 +17,7 @@
 pub(crate) mod automaton;
 mod index;
 mod mask;
+pub(crate) mod syntax;
 pub(crate) mod timing;
 mod vocab;
 
@@ -90,6 +91,9 @@ pub struct CheckerStats {
     pub adjusted: u64,
     /// Subtrees of the trie (by first byte) whose allowed tokens came from the memo during walks.
     pub subtrees_reused: u64,
+    /// Masks where no token fitted the token budget's estimate, so the byte that shortens the completion most was
+    /// allowed (see [`Checker::set_budget`]).
+    pub budget_fallbacks: u64,
 }
 
 /// Masks by (automaton state, clamped brace depth), shared by the clones of a checker (one compiled grammar, many
@@ -156,6 +160,7 @@ struct LlgEngine {
 
 enum Engine {
     Body(Box<BodyEngine>),
+    Syntax(Box<syntax::SyntaxEngine>),
     Llg(Box<LlgEngine>),
 }
 
@@ -190,11 +195,7 @@ pub struct Checker {
 
 impl std::fmt::Debug for Checker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let engine = match &self.engine {
-            Engine::Body(_) => "braid",
-            Engine::Llg(_) => "llguidance",
-        };
-        f.debug_struct("Checker").field("engine", &engine).finish_non_exhaustive()
+        f.debug_struct("Checker").field("engine", &self.engine()).finish_non_exhaustive()
     }
 }
 
@@ -204,6 +205,7 @@ impl Clone for Checker {
     fn clone(&self) -> Self {
         let engine = match &self.engine {
             Engine::Body(b) => Engine::Body(b.clone()),
+            Engine::Syntax(s) => Engine::Syntax(s.clone()),
             Engine::Llg(l) => Engine::Llg(Box::new(LlgEngine {
                 matcher: l.matcher.deep_clone(),
                 index: Arc::clone(&l.index),
@@ -239,6 +241,10 @@ impl Checker {
             let header = fixed_header(ir.language, signature);
             let header_sources =
                 grammar.parts.iter().find(|p| p.name == "HEADER").map(|p| p.sources.clone()).unwrap_or_default();
+            if ir.body.syntax && ir.language == Language::Rust {
+                let engine = syntax::SyntaxEngine::new(header.as_bytes(), &ir.forbidden, header_sources, index)?;
+                return Ok(Checker { engine: Engine::Syntax(Box::new(engine)) });
+            }
             match Checker::for_body(ir.language, header.as_bytes(), &ir.forbidden, header_sources, index) {
                 Ok(checker) => return Ok(checker),
                 // An automaton past its size bound: llguidance runs the same grammar.
@@ -309,10 +315,35 @@ impl Checker {
         })
     }
 
-    /// Which engine runs this checker: `braid` or `llguidance`.
+    /// Bounds the output to `max_tokens` tokens (the fixed header included; `None`: unbounded), so that it always
+    /// ends complete: as the budget runs low, only tokens after which the body can still be closed in the tokens
+    /// left are allowed. Returns whether this checker enforces budgets (the syntax layer of Rust fn bodies does;
+    /// for other checkers the caller stops at the budget as before).
+    pub fn set_budget(&mut self, max_tokens: Option<u32>) -> bool {
+        match &mut self.engine {
+            Engine::Syntax(s) => {
+                s.set_budget(max_tokens);
+                true
+            }
+            Engine::Body(_) | Engine::Llg(_) => false,
+        }
+    }
+
+    /// Tokens committed so far (the header's included), as counted against [`Checker::set_budget`]; `None` for
+    /// checkers without budgets.
+    pub fn tokens_used(&self) -> Option<u32> {
+        match &self.engine {
+            Engine::Syntax(s) => Some(s.now.tokens),
+            Engine::Body(_) | Engine::Llg(_) => None,
+        }
+    }
+
+    /// Which engine runs this checker: `braid` (the lexical body), `braid-syntax` (the Rust grammar) or
+    /// `llguidance`.
     pub fn engine(&self) -> &'static str {
         match &self.engine {
             Engine::Body(_) => "braid",
+            Engine::Syntax(_) => "braid-syntax",
             Engine::Llg(_) => "llguidance",
         }
     }
@@ -321,6 +352,7 @@ impl Checker {
     pub fn automaton_states(&self) -> Option<usize> {
         match &self.engine {
             Engine::Body(b) => Some(b.shared.automaton.states()),
+            Engine::Syntax(_) => Some(crate::syntax::rust::grammar().frames()),
             Engine::Llg(_) => None,
         }
     }
@@ -329,6 +361,7 @@ impl Checker {
     pub fn stats(&self) -> CheckerStats {
         match &self.engine {
             Engine::Body(b) => b.stats,
+            Engine::Syntax(s) => s.stats,
             Engine::Llg(_) => CheckerStats::default(),
         }
     }
@@ -339,6 +372,10 @@ impl Checker {
             Engine::Body(b) => {
                 b.compute();
                 Ok(&b.mask)
+            }
+            Engine::Syntax(s) => {
+                s.compute();
+                Ok(&s.mask)
             }
             Engine::Llg(l) => {
                 let vob = l.matcher.compute_mask().map_err(|e| CheckError::Engine(e.to_string()))?;
@@ -363,6 +400,18 @@ impl Checker {
                 let bytes = vocab.token_bytes(token).to_vec();
                 b.advance(Some(token), &bytes)
             }
+            Engine::Syntax(s) => {
+                let vocab = s.shared.index.vocabulary();
+                if vocab.is_special(token) || token as usize >= vocab.len() {
+                    if vocab.is_eos(token) && s.accepting() {
+                        s.commit_eos();
+                        return Ok(());
+                    }
+                    return Err(CheckError::Violation(special_violation(token, vocab.is_eos(token))));
+                }
+                let bytes = vocab.token_bytes(token).to_vec();
+                s.commit(Some(token), &bytes, 1)
+            }
             Engine::Llg(l) => {
                 l.matcher.consume_token(token).map_err(|e| {
                     CheckError::Violation(Violation {
@@ -383,6 +432,10 @@ impl Checker {
     pub fn commit_bytes(&mut self, bytes: &[u8]) -> Result<(), CheckError> {
         match &mut self.engine {
             Engine::Body(b) => b.advance(None, bytes),
+            Engine::Syntax(s) => {
+                let n = greedy_tokens(&s.shared.index, bytes).map_or(bytes.len(), |t| t.len()) as u32;
+                s.commit(None, bytes, n)
+            }
             Engine::Llg(l) => {
                 let tokens = greedy_tokens(&l.index, bytes)
                     .ok_or_else(|| CheckError::Engine("the text cannot be spelled with this vocabulary".to_owned()))?;
@@ -418,6 +471,7 @@ impl Checker {
                 }
                 Ok(())
             }
+            Engine::Syntax(s) => s.rollback(n),
             Engine::Llg(l) => {
                 l.matcher.rollback(n).map_err(|e| CheckError::Engine(e.to_string()))?;
                 l.accepting = l.matcher.is_accepting().unwrap_or(false);
@@ -430,6 +484,7 @@ impl Checker {
     pub fn is_accepting(&self) -> bool {
         match &self.engine {
             Engine::Body(b) => b.shared.automaton.accepting(b.now.state),
+            Engine::Syntax(s) => s.accepting(),
             Engine::Llg(l) => l.accepting,
         }
     }
@@ -440,6 +495,7 @@ impl Checker {
     pub fn forced_tokens(&mut self) -> Vec<u32> {
         match &mut self.engine {
             Engine::Body(b) => b.forced(),
+            Engine::Syntax(s) => s.forced(),
             Engine::Llg(l) => l.matcher.compute_ff_tokens(),
         }
     }
@@ -462,6 +518,17 @@ impl Checker {
                 }
                 Some(b.explain(Some(token), &bytes))
             }
+            Engine::Syntax(s) => {
+                let vocab = s.shared.index.vocabulary();
+                if vocab.is_special(token) || token as usize >= vocab.len() {
+                    if vocab.is_eos(token) && s.accepting() {
+                        return None;
+                    }
+                    return Some(special_violation(token, vocab.is_eos(token)));
+                }
+                let bytes = vocab.token_bytes(token).to_vec();
+                s.explain(Some(token), &bytes)
+            }
             Engine::Llg(l) => {
                 let vob = l.matcher.compute_mask().ok()?;
                 if vob.is_allowed(token) {
@@ -481,6 +548,7 @@ impl Checker {
     pub fn text(&self) -> &[u8] {
         match &self.engine {
             Engine::Body(b) => &b.text,
+            Engine::Syntax(s) => &s.text,
             Engine::Llg(_) => &[],
         }
     }
@@ -494,6 +562,10 @@ impl Checker {
                 b.text.clear();
                 Ok(())
             }
+            Engine::Syntax(s) => {
+                s.reset();
+                Ok(())
+            }
             Engine::Llg(l) => {
                 l.matcher.reset().map_err(|e| CheckError::Engine(e.to_string()))?;
                 l.accepting = l.matcher.is_accepting().unwrap_or(false);
@@ -503,8 +575,18 @@ impl Checker {
     }
 }
 
+/// Why a control token cannot be committed.
+fn special_violation(token: u32, eos: bool) -> Violation {
+    let message = if eos {
+        "the output cannot end here: the body is not complete".to_owned()
+    } else {
+        "control tokens never appear in the output".to_owned()
+    };
+    Violation { token: Some(token), offset: 0, message, sources: Vec::new() }
+}
+
 /// Greedy longest-match tokenization of `bytes` (for forced text); `None` if some byte has no token.
-fn greedy_tokens(index: &VocabIndex, bytes: &[u8]) -> Option<Vec<u32>> {
+pub(crate) fn greedy_tokens(index: &VocabIndex, bytes: &[u8]) -> Option<Vec<u32>> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {

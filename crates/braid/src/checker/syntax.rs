@@ -1,0 +1,1465 @@
+//! Masks for the syntax layer: which tokens the Rust grammar of [`crate::syntax`] allows from a configuration
+//! (lexer state and parser stack), computed by walking the vocabulary's trie through the pushdown automaton and
+//! memoized so that a stack seen once, or a top frame seen in another stack, costs little after.
+//!
+//! - **Root walks and suspensions.** A mask depends on the whole stack, but a token rarely reaches below the top
+//!   frame. A walk is rooted at the top frame (memoized per top frame and lexer state) and records where a token
+//!   would pop past it: a *suspension* (the trie node, the lexer state and the lexemes still to process), resumed
+//!   in the frame below (memoized per suspension and frame), recursively down the stack. A token whose last lexeme
+//!   is still open is decided by the kinds that lexeme may become; when that needs the frames below, the walk
+//!   records the token under that set of kinds, and the set is checked once per mask against the real stack.
+//! - **Static classes.** Most tokens of a vocabulary are identifier characters, optionally after whitespace. Such a
+//!   token never reaches the parser before its end (or reaches it only with the lexeme that was open before it),
+//!   so whether it fits is one question per mask ("may an identifier, or one of these keywords, come here?"). The
+//!   classes ([`SyntaxClasses`]) are computed once per vocabulary, and walks skip the subtrees that hold nothing
+//!   else: a walk visits the tokens with punctuation, digits or literals only.
+//! - **Bans** run as a separate automaton over the same bytes ([`BanWalks`]) on the lexer's states reduced to what
+//!   bans see (where literals and comments start and end); a mask is the intersection of both.
+//!
+//! None of the syntax walks depends on the constraints, so they are shared by every checker of a vocabulary.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::automaton::BanTracker;
+use super::index::{NO_TOKEN, VocabIndex};
+use super::mask::TokenMask;
+use crate::syntax::grammar::{Action, Frame, Grammar};
+use crate::syntax::lexer::{self, Cat, Kind, KindSet, LexState, Lexer, NO_KIND, Region};
+
+/// The most frames a walk pushes above its root within one token.
+const LOCAL: usize = 24;
+
+/// Past this many tokens a walk's result is kept as a bitset.
+const LIST_MAX: usize = 1024;
+
+/// The most memory one memo may take before it starts over.
+const MEMO_BYTES: usize = 256 << 20;
+
+/// The walk state besides the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Syn {
+    pub lex: LexState,
+}
+
+/// Lexemes still to process, front first (a byte emits at most two; `>>` may split into two `>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Queue {
+    kinds: [Kind; 4],
+    len: u8,
+}
+
+impl Queue {
+    fn of(emit: [Kind; 2]) -> Queue {
+        let mut q = Queue { kinds: [NO_KIND; 4], len: 0 };
+        for k in emit {
+            if k != NO_KIND {
+                q.kinds[q.len as usize] = k;
+                q.len += 1;
+            }
+        }
+        q
+    }
+
+    fn front(&self) -> Option<Kind> {
+        (self.len > 0).then(|| self.kinds[0])
+    }
+
+    fn pop(&mut self) {
+        self.kinds.copy_within(1..4, 0);
+        self.kinds[3] = NO_KIND;
+        self.len -= 1;
+    }
+
+    /// Replaces the front with two kinds.
+    fn split(&mut self, a: Kind, b: Kind) -> bool {
+        if self.len as usize >= self.kinds.len() {
+            return false;
+        }
+        self.kinds.copy_within(1..3, 2);
+        self.kinds[0] = a;
+        self.kinds[1] = b;
+        self.len += 1;
+        true
+    }
+}
+
+/// The frames a walk has above the frames it does not know.
+#[derive(Clone, Copy)]
+struct Local {
+    frames: [Frame; LOCAL],
+    len: u8,
+    syn: Syn,
+}
+
+impl Local {
+    fn new(frame: Frame, syn: Syn) -> Local {
+        let mut frames = [0; LOCAL];
+        frames[0] = frame;
+        Local { frames, len: 1, syn }
+    }
+
+    fn top(&self) -> Option<Frame> {
+        (self.len > 0).then(|| self.frames[self.len as usize - 1])
+    }
+}
+
+/// How processing went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Ok,
+    Dead,
+    /// The frame under the walk's root is needed.
+    Below,
+}
+
+/// A walk stopped where it needs the frame below its root: process the queued lexemes there, then decide the
+/// node's token and walk its subtree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Susp {
+    node: u32,
+    syn: Syn,
+    queue: Queue,
+}
+
+/// The allowed tokens of a walk: a list when few, a bitset when many.
+#[derive(Debug)]
+enum Toks {
+    List(Vec<u32>),
+    Bits(TokenMask),
+}
+
+impl Toks {
+    fn of(tokens: Vec<u32>, vocab: usize) -> Toks {
+        if tokens.len() > LIST_MAX {
+            let mut bits = TokenMask::new(vocab);
+            for t in tokens {
+                bits.allow(t);
+            }
+            Toks::Bits(bits)
+        } else {
+            Toks::List(tokens)
+        }
+    }
+
+    fn add_to(&self, mask: &mut TokenMask) {
+        match self {
+            Toks::List(l) => {
+                for &t in l {
+                    mask.allow(t);
+                }
+            }
+            Toks::Bits(b) => mask.union_with(b),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Toks::List(l) => l.len() * 4 + 32,
+            Toks::Bits(b) => b.as_words().len() * 4,
+        }
+    }
+}
+
+/// A walk's result: the tokens it allows, the tokens it allows if their open lexeme fits below it (grouped by the
+/// kinds that lexeme may become), and its suspensions.
+#[derive(Debug)]
+pub(crate) struct Walk {
+    toks: Toks,
+    ends: Vec<(KindSet, Vec<u32>)>,
+    susps: Vec<Susp>,
+}
+
+impl Walk {
+    fn bytes(&self) -> usize {
+        self.toks.bytes()
+            + self.ends.iter().map(|(_, t)| t.len() * 4 + 48).sum::<usize>()
+            + self.susps.len() * std::mem::size_of::<Susp>()
+            + 64
+    }
+}
+
+/// Memoized walks of one vocabulary through the syntax automaton (shared by every checker of the vocabulary).
+#[derive(Default)]
+pub(crate) struct SyntaxMemo {
+    roots: HashMap<(Frame, Syn), Arc<Walk>>,
+    resumes: HashMap<(Susp, Frame), Arc<Walk>>,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for SyntaxMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyntaxMemo")
+            .field("roots", &self.roots.len())
+            .field("resumes", &self.resumes.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+/// Counters of the walks behind the masks.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WalkStats {
+    pub walks: u64,
+    pub nodes: u64,
+    pub reused: u64,
+}
+
+/// The static token classes of a vocabulary for the syntax layer (see the module documentation).
+pub(crate) struct SyntaxClasses {
+    /// Whitespace only (`[ \t\n]+`).
+    ws: TokenMask,
+    /// An identifier (`[A-Za-z_][A-Za-z0-9_]*`).
+    id: TokenMask,
+    /// Whitespace, then an identifier.
+    wsid: TokenMask,
+    /// Identifier characters (`[A-Za-z0-9_]+`): the continuation of an identifier.
+    cont: TokenMask,
+    /// The `id` tokens that may still become a kind other than `IDENT` (a keyword's prefix), by kind.
+    id_kw: Vec<(Kind, Vec<u32>)>,
+    /// The same for `wsid`.
+    wsid_kw: Vec<(Kind, Vec<u32>)>,
+    /// Unions of the classes a walk skips, by the kind of lexer state it starts in.
+    skip_fresh: TokenMask,
+    skip_cont: TokenMask,
+    skip_ws: TokenMask,
+    /// Per trie node: bit `SKIP_FRESH`, `SKIP_CONT`, `SKIP_WS` when its subtree holds a token outside that union.
+    other: Vec<u8>,
+    /// Per keyword-trie lexer state: the `cont` tokens after which the lexer is still in the keyword trie, with
+    /// the state they end in.
+    kw_cont: Mutex<KwCont>,
+}
+
+/// Per lexer state: the tokens that keep the lexer in the keyword trie, each with the state it ends in.
+type KwCont = HashMap<LexState, Arc<Vec<(u32, LexState)>>>;
+
+impl std::fmt::Debug for SyntaxClasses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyntaxClasses")
+            .field("id", &self.id.count())
+            .field("cont", &self.cont.count())
+            .finish_non_exhaustive()
+    }
+}
+
+const SKIP_FRESH: u8 = 1;
+const SKIP_CONT: u8 = 2;
+const SKIP_WS: u8 = 4;
+/// Set on every node: a walk that skips nothing tests this bit.
+const SKIP_NONE: u8 = 0x80;
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n')
+}
+
+fn is_id(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl SyntaxClasses {
+    pub(crate) fn new(index: &VocabIndex) -> SyntaxClasses {
+        let lx = lexer::lexer();
+        let vocab = index.vocabulary();
+        let n = index.len();
+        let (mut ws, mut id, mut wsid, mut cont) =
+            (TokenMask::new(n), TokenMask::new(n), TokenMask::new(n), TokenMask::new(n));
+        let mut id_kw: HashMap<Kind, Vec<u32>> = HashMap::new();
+        let mut wsid_kw: HashMap<Kind, Vec<u32>> = HashMap::new();
+        for t in 0..vocab.len() as u32 {
+            if vocab.is_special(t) {
+                continue;
+            }
+            let bytes = vocab.token_bytes(t);
+            if bytes.is_empty() {
+                continue;
+            }
+            let lead = bytes.iter().take_while(|&&b| is_ws(b)).count();
+            let rest = &bytes[lead..];
+            if rest.is_empty() {
+                ws.allow(t);
+                continue;
+            }
+            if !rest.iter().all(|&b| is_id(b)) {
+                continue;
+            }
+            if lead == 0 {
+                cont.allow(t);
+            }
+            if rest[0].is_ascii_digit() {
+                continue;
+            }
+            // The lexer state at the end of the identifier, from a fresh start.
+            let mut state = lx.start;
+            for &b in rest {
+                state = lx.step(state, b).map_or(lx.start, |s| s.next);
+            }
+            let (class, by_kw) = if lead == 0 { (&mut id, &mut id_kw) } else { (&mut wsid, &mut wsid_kw) };
+            class.allow(t);
+            for k in lx.reachable[state as usize].iter() {
+                if k != lexer::IDENT {
+                    by_kw.entry(k).or_default().push(t);
+                }
+            }
+        }
+        let union = |a: &TokenMask, b: &TokenMask, c: &TokenMask| {
+            let mut m = a.clone();
+            m.union_with(b);
+            m.union_with(c);
+            m
+        };
+        let skip_fresh = union(&ws, &id, &wsid);
+        let skip_cont = union(&ws, &cont, &wsid);
+        let skip_ws = union(&ws, &wsid, &wsid);
+        // Per node: whether its subtree (a contiguous range of the depth-first order) holds a token outside each
+        // union, from the nearest such token at or after each node.
+        let nodes = &index.nodes;
+        let mut other = vec![SKIP_NONE; nodes.len()];
+        for (bit, skip) in [(SKIP_FRESH, &skip_fresh), (SKIP_CONT, &skip_cont), (SKIP_WS, &skip_ws)] {
+            let mut next = vec![u32::MAX; nodes.len() + 1];
+            for i in (0..nodes.len()).rev() {
+                let t = nodes[i].token;
+                next[i] = if t != NO_TOKEN && !skip.is_allowed(t) { i as u32 } else { next[i + 1] };
+            }
+            for i in 0..nodes.len() {
+                if next[i] < nodes[i].end {
+                    other[i] |= bit;
+                }
+            }
+        }
+        let sorted = |m: HashMap<Kind, Vec<u32>>| {
+            let mut v: Vec<(Kind, Vec<u32>)> = m.into_iter().collect();
+            v.sort_unstable_by_key(|(k, _)| *k);
+            v
+        };
+        SyntaxClasses {
+            ws,
+            id,
+            wsid,
+            cont,
+            id_kw: sorted(id_kw),
+            wsid_kw: sorted(wsid_kw),
+            skip_fresh,
+            skip_cont,
+            skip_ws,
+            other,
+            kw_cont: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The `cont` tokens that keep a keyword-trie state in the keyword trie.
+    fn kw_cont(&self, index: &VocabIndex, lx: &Lexer, state: LexState) -> Arc<Vec<(u32, LexState)>> {
+        if let Some(v) = lock(&self.kw_cont).get(&state) {
+            return Arc::clone(v);
+        }
+        let mut out = Vec::new();
+        let nodes = &index.nodes;
+        let mut stack: Vec<(u32, LexState)> = index.root_children.iter().map(|&c| (c, state)).collect();
+        while let Some((node, before)) = stack.pop() {
+            let n = nodes[node as usize];
+            if !is_id(n.byte) {
+                continue;
+            }
+            let Some(s) = lx.step(before, n.byte) else { continue };
+            if s.next == lx.ident_other || !lx.ident[s.next as usize] {
+                continue;
+            }
+            if n.token != NO_TOKEN {
+                out.push((n.token, s.next));
+            }
+            let mut c = node + 1;
+            while c < n.end {
+                stack.push((c, s.next));
+                c = nodes[c as usize].end;
+            }
+        }
+        let out = Arc::new(out);
+        lock(&self.kw_cont).insert(state, Arc::clone(&out));
+        out
+    }
+}
+
+/// What kind of lexer state a walk starts in, which decides the classes it leaves to the mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// Between lexemes (not the body's entry).
+    Boundary,
+    /// Inside an identifier or keyword.
+    Ident,
+    /// After punctuation that a letter or whitespace ends.
+    Punct,
+    /// Inside a number that whitespace ends.
+    Number,
+    /// Anything else: nothing is skipped.
+    Other,
+}
+
+fn start_of(lx: &Lexer, lex: LexState) -> Start {
+    let l = lex as usize;
+    if lex == lx.entry {
+        return Start::Other;
+    }
+    match lx.region[l] {
+        Region::Boundary => Start::Boundary,
+        Region::Literal => Start::Other,
+        Region::Code if lx.ident[l] => Start::Ident,
+        Region::Code => match lx.accept[l] {
+            NO_KIND => Start::Other,
+            k if lexer::cat(k) == Cat::Punct => Start::Punct,
+            k if lexer::cat(k) == Cat::Literal => Start::Number,
+            _ => Start::Other,
+        },
+    }
+}
+
+/// The syntax automaton over one vocabulary.
+pub(crate) struct SyntaxWalker<'a> {
+    pub g: &'static Grammar,
+    pub lx: &'static Lexer,
+    pub index: &'a VocabIndex,
+    pub classes: &'a SyntaxClasses,
+    /// The frame after the body's closing brace: nothing may follow.
+    pub done: Frame,
+    /// Per frame: the kinds it takes itself, with `>>` where it takes `>`.
+    pub accepts: &'a [KindSet],
+}
+
+/// Per-grammar data the walker needs beyond the grammar: the done frame and the extended accept sets.
+pub(crate) struct GrammarFacts {
+    pub done: Frame,
+    pub accepts: Vec<KindSet>,
+}
+
+impl GrammarFacts {
+    pub(crate) fn new(g: &Grammar) -> GrammarFacts {
+        let open = g.edges(g.start).find_map(|(k, _, t)| (k == Some(lexer::LBRACE)).then_some(t));
+        // The start rule is `"{" _stmts "}"`: its only frame reached by `}` is the done frame.
+        let mut done = g.start;
+        let mut seen = vec![false; g.frames()];
+        let mut stack: Vec<Frame> = open.into_iter().collect();
+        while let Some(f) = stack.pop() {
+            if std::mem::replace(&mut seen[f as usize], true) {
+                continue;
+            }
+            for (k, _, t) in g.edges(f) {
+                if k == Some(lexer::RBRACE) && g.rule_of(t) == g.rule_of(g.start) && g.is_final(t) {
+                    done = t;
+                }
+                if g.rule_of(t) == g.rule_of(g.start) {
+                    stack.push(t);
+                }
+            }
+        }
+        let accepts = g
+            .accepts
+            .iter()
+            .map(|a| {
+                let mut a = *a;
+                if a.contains(lexer::GT) {
+                    a.insert(lexer::SHR);
+                }
+                a
+            })
+            .collect();
+        GrammarFacts { done, accepts }
+    }
+}
+
+/// Whether a token may end here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Yes,
+    No,
+    Below(KindSet),
+}
+
+#[derive(Default)]
+struct Out {
+    tokens: Vec<u32>,
+    ends: HashMap<KindSet, Vec<u32>>,
+    susps: Vec<Susp>,
+    nodes: u64,
+}
+
+impl Out {
+    fn into_walk(self, vocab: usize) -> Walk {
+        let mut ends: Vec<(KindSet, Vec<u32>)> = self.ends.into_iter().collect();
+        ends.sort_unstable_by_key(|(k, _)| k.0);
+        Walk { toks: Toks::of(self.tokens, vocab), ends, susps: self.susps }
+    }
+}
+
+impl SyntaxWalker<'_> {
+    /// Processes queued lexemes on a local stack.
+    fn run(&self, loc: &mut Local, q: &mut Queue) -> Flow {
+        while let Some(kind) = q.front() {
+            loop {
+                let Some(top) = loc.top() else { return Flow::Below };
+                if top == self.done {
+                    return Flow::Dead;
+                }
+                match self.g.action(top, kind) {
+                    Action::Shift { chain, len, .. } => {
+                        let frames = self.g.chain(chain, len);
+                        let at = loc.len as usize - 1;
+                        if at + frames.len() > LOCAL {
+                            return Flow::Dead;
+                        }
+                        loc.frames[at..at + frames.len()].copy_from_slice(frames);
+                        loc.len = (at + frames.len()) as u8;
+                        q.pop();
+                        break;
+                    }
+                    Action::Pop => {
+                        loc.len -= 1;
+                        if loc.len == 0 {
+                            return Flow::Below;
+                        }
+                    }
+                    Action::Error => {
+                        // `>>` closing two generic argument lists.
+                        if kind == lexer::SHR
+                            && !matches!(self.g.action(top, lexer::GT), Action::Error)
+                            && q.split(lexer::GT, lexer::GT)
+                        {
+                            break;
+                        }
+                        return Flow::Dead;
+                    }
+                }
+            }
+        }
+        Flow::Ok
+    }
+
+    /// Advances a local stack over one byte.
+    #[inline]
+    fn step(&self, loc: &mut Local, byte: u8) -> Result<(), Option<Queue>> {
+        if loc.top() == Some(self.done) {
+            return Err(None);
+        }
+        let s = self.lx.step(loc.syn.lex, byte).ok_or(None)?;
+        loc.syn.lex = s.next;
+        if s.emit[0] == NO_KIND {
+            return Ok(());
+        }
+        let mut q = Queue::of(s.emit);
+        match self.run(loc, &mut q) {
+            Flow::Ok => Ok(()),
+            Flow::Dead => Err(None),
+            Flow::Below => Err(Some(q)),
+        }
+    }
+
+    /// Whether a token may end here: the open lexeme (if any) can still become a kind the parser takes.
+    fn end_check(&self, loc: &Local) -> End {
+        let lex = loc.syn.lex as usize;
+        if self.lx.region[lex] == Region::Boundary {
+            return End::Yes;
+        }
+        let want = self.lx.reachable[lex];
+        match self.kinds_fit(&loc.frames[..loc.len as usize], want) {
+            End::No if self.lx.int_dot[lex] != NO_KIND => self.int_dot_fits(loc),
+            e => e,
+        }
+    }
+
+    /// Whether one of `want` can be taken by the frames (top last), or needs the frames below them.
+    fn kinds_fit(&self, frames: &[Frame], mut want: KindSet) -> End {
+        // Whitespace and comments fit anywhere.
+        if want.contains(lexer::COMMENT) || want.contains(lexer::WS) {
+            return End::Yes;
+        }
+        for &f in frames.iter().rev() {
+            if want.intersects(&self.accepts[f as usize]) {
+                return End::Yes;
+            }
+            if !self.g.is_final(f) || f == self.done {
+                return End::No;
+            }
+            want = want.minus(self.g.blocked(f));
+            if want.is_empty() {
+                return End::No;
+            }
+        }
+        End::Below(want)
+    }
+
+    /// Whether one of `want` fits a whole stack.
+    fn fits(&self, stack: &[Frame], want: KindSet) -> bool {
+        self.kinds_fit(stack, want) == End::Yes
+    }
+
+    /// `1.` at a token's end: a float, or the integer followed by `.`, `..` or `..=` (decided locally only).
+    fn int_dot_fits(&self, loc: &Local) -> End {
+        let int = self.lx.int_dot[loc.syn.lex as usize];
+        let mut l = *loc;
+        let mut q = Queue::of([int, NO_KIND]);
+        if self.run(&mut l, &mut q) != Flow::Ok {
+            return End::No;
+        }
+        let mut after = KindSet::default();
+        for t in [lexer::DOT, lexer::DOTDOT, lexer::DOTDOTEQ] {
+            after.insert(t);
+        }
+        match self.kinds_fit(&l.frames[..l.len as usize], after) {
+            End::Yes => End::Yes,
+            _ => End::No,
+        }
+    }
+
+    fn visit(&self, node: u32, loc: &Local, skip: u8, skip_set: Option<&TokenMask>, out: &mut Out) {
+        if self.classes.other[node as usize] & skip == 0 {
+            return;
+        }
+        out.nodes += 1;
+        let n = self.index.nodes[node as usize];
+        let mut l = *loc;
+        match self.step(&mut l, n.byte) {
+            Ok(()) => self.after_byte(node, &l, skip, skip_set, out),
+            Err(None) => {}
+            Err(Some(queue)) => out.susps.push(Susp { node, syn: l.syn, queue }),
+        }
+    }
+
+    fn after_byte(&self, node: u32, l: &Local, skip: u8, skip_set: Option<&TokenMask>, out: &mut Out) {
+        let nodes = &self.index.nodes;
+        let n = nodes[node as usize];
+        if n.token != NO_TOKEN && !skip_set.is_some_and(|s| s.is_allowed(n.token)) {
+            match self.end_check(l) {
+                End::Yes => out.tokens.push(n.token),
+                End::No => {}
+                End::Below(k) => out.ends.entry(k).or_default().push(n.token),
+            }
+        }
+        let mut c = node + 1;
+        while c < n.end {
+            self.visit(c, l, skip, skip_set, out);
+            c = nodes[c as usize].end;
+        }
+    }
+
+    /// The walk of the whole trie from a top frame, skipping the static classes of the start state.
+    fn root_walk(&self, frame: Frame, syn: Syn) -> (Walk, u64) {
+        let mut out = Out::default();
+        let loc = Local::new(frame, syn);
+        let (skip, set) = match start_of(self.lx, syn.lex) {
+            Start::Boundary | Start::Punct => (SKIP_FRESH, Some(&self.classes.skip_fresh)),
+            Start::Ident => (SKIP_CONT, Some(&self.classes.skip_cont)),
+            Start::Number => (SKIP_WS, Some(&self.classes.skip_ws)),
+            Start::Other => (SKIP_NONE, None),
+        };
+        for &c in &self.index.root_children {
+            self.visit(c, &loc, skip, set, &mut out);
+        }
+        let nodes = out.nodes;
+        (out.into_walk(self.index.len()), nodes)
+    }
+
+    /// A suspension resumed in the frame below.
+    fn resume_walk(&self, s: Susp, frame: Frame) -> (Walk, u64) {
+        let mut out = Out::default();
+        let mut l = Local::new(frame, s.syn);
+        let mut q = s.queue;
+        match self.run(&mut l, &mut q) {
+            Flow::Ok => self.after_byte(s.node, &l, SKIP_NONE, None, &mut out),
+            Flow::Dead => {}
+            Flow::Below => out.susps.push(Susp { node: s.node, syn: l.syn, queue: q }),
+        }
+        let nodes = out.nodes;
+        (out.into_walk(self.index.len()), nodes)
+    }
+
+    /// The tokens the syntax allows from a configuration (lexer state and stack).
+    pub(crate) fn mask(
+        &self,
+        memo: &Mutex<SyntaxMemo>,
+        lex: LexState,
+        stack: &[Frame],
+        stats: &mut WalkStats,
+    ) -> TokenMask {
+        let mut mask = TokenMask::new(self.index.len());
+        let Some((&top, below)) = stack.split_last() else { return mask };
+        let root = self.root(memo, top, Syn { lex }, stats);
+        self.resolve(memo, &root, below, &mut mask, stats);
+        self.add_classes(lex, stack, &mut mask);
+        for &(kept, duplicate) in &self.index.duplicates {
+            if mask.is_allowed(kept) {
+                mask.allow(duplicate);
+            }
+        }
+        mask
+    }
+
+    /// The static classes' tokens that fit a configuration.
+    fn add_classes(&self, lex: LexState, stack: &[Frame], mask: &mut TokenMask) {
+        let c = self.classes;
+        if stack.last() == Some(&self.done) {
+            return;
+        }
+        let ident = {
+            let mut k = KindSet::default();
+            k.insert(lexer::IDENT);
+            k
+        };
+        let fresh = |stack: &[Frame], all: &TokenMask, by_kw: &[(Kind, Vec<u32>)], mask: &mut TokenMask| {
+            if self.fits(stack, ident) {
+                mask.union_with(all);
+            } else {
+                for (k, toks) in by_kw {
+                    let mut want = KindSet::default();
+                    want.insert(*k);
+                    if self.fits(stack, want) {
+                        for &t in toks {
+                            mask.allow(t);
+                        }
+                    }
+                }
+            }
+        };
+        // The lexeme open before the token, emitted by the token's first letter or whitespace.
+        let after_pending = |stack: &[Frame]| -> Option<Vec<Frame>> {
+            let pending = self.lx.accept[lex as usize];
+            if pending == NO_KIND {
+                return None;
+            }
+            let mut st = stack.to_vec();
+            crate::syntax::process(self.g, &mut st, pending).ok().map(|_| st)
+        };
+        match start_of(self.lx, lex) {
+            Start::Boundary => {
+                mask.union_with(&c.ws);
+                fresh(stack, &c.id, &c.id_kw, mask);
+                fresh(stack, &c.wsid, &c.wsid_kw, mask);
+            }
+            Start::Ident => {
+                if self.fits(stack, ident) {
+                    mask.union_with(&c.cont);
+                } else {
+                    for &(t, state) in self.classes.kw_cont(self.index, self.lx, lex).iter() {
+                        if self.fits(stack, self.lx.reachable[state as usize]) {
+                            mask.allow(t);
+                        }
+                    }
+                }
+                if let Some(st) = after_pending(stack) {
+                    mask.union_with(&c.ws);
+                    fresh(&st, &c.wsid, &c.wsid_kw, mask);
+                }
+            }
+            Start::Punct => {
+                if let Some(st) = after_pending(stack) {
+                    mask.union_with(&c.ws);
+                    fresh(&st, &c.id, &c.id_kw, mask);
+                    fresh(&st, &c.wsid, &c.wsid_kw, mask);
+                }
+            }
+            Start::Number => {
+                if let Some(st) = after_pending(stack) {
+                    mask.union_with(&c.ws);
+                    fresh(&st, &c.wsid, &c.wsid_kw, mask);
+                }
+            }
+            Start::Other => {}
+        }
+    }
+
+    fn root(&self, memo: &Mutex<SyntaxMemo>, frame: Frame, syn: Syn, stats: &mut WalkStats) -> Arc<Walk> {
+        if let Some(w) = lock(memo).roots.get(&(frame, syn)) {
+            stats.reused += 1;
+            return Arc::clone(w);
+        }
+        let (walk, nodes) = self.root_walk(frame, syn);
+        stats.walks += 1;
+        stats.nodes += nodes;
+        let walk = Arc::new(walk);
+        let mut m = lock(memo);
+        m.bytes += walk.bytes();
+        if m.bytes > MEMO_BYTES {
+            *m = SyntaxMemo::default();
+        }
+        m.roots.insert((frame, syn), Arc::clone(&walk));
+        walk
+    }
+
+    fn resumed(&self, memo: &Mutex<SyntaxMemo>, s: Susp, frame: Frame, stats: &mut WalkStats) -> Arc<Walk> {
+        if let Some(w) = lock(memo).resumes.get(&(s, frame)) {
+            stats.reused += 1;
+            return Arc::clone(w);
+        }
+        let (walk, nodes) = self.resume_walk(s, frame);
+        stats.walks += 1;
+        stats.nodes += nodes;
+        let walk = Arc::new(walk);
+        let mut m = lock(memo);
+        m.bytes += walk.bytes();
+        if m.bytes > MEMO_BYTES {
+            *m = SyntaxMemo::default();
+        }
+        m.resumes.insert((s, frame), Arc::clone(&walk));
+        walk
+    }
+
+    fn resolve(
+        &self,
+        memo: &Mutex<SyntaxMemo>,
+        walk: &Walk,
+        below: &[Frame],
+        mask: &mut TokenMask,
+        stats: &mut WalkStats,
+    ) {
+        walk.toks.add_to(mask);
+        for (want, toks) in &walk.ends {
+            if self.fits(below, *want) {
+                for &t in toks {
+                    mask.allow(t);
+                }
+            }
+        }
+        // Below the outermost frame nothing may follow the body.
+        let Some((&frame, rest)) = below.split_last() else { return };
+        for &s in &walk.susps {
+            let r = self.resumed(memo, s, frame, stats);
+            self.resolve(memo, &r, rest, mask, stats);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The ban tracker's masks: per (lexer region class, ban state), the tokens whose code bytes complete no ban.
+/// Walked by first byte with the subtrees memoized, since states mostly meet again after one byte.
+#[derive(Default)]
+pub(crate) struct BanWalks {
+    masks: HashMap<(u16, u16), Arc<TokenMask>>,
+    subtrees: HashMap<(u32, u16, u16), Arc<Toks>>,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for BanWalks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BanWalks").field("masks", &self.masks.len()).finish_non_exhaustive()
+    }
+}
+
+/// One step of the ban tracker beside the lexer (a lexer region class): `None` when the byte completes a ban or
+/// the lexer refuses it.
+#[inline]
+fn class_step(lx: &Lexer, bans: &BanTracker, class: u16, ban: u16, byte: u8) -> Option<(u16, u16)> {
+    let next = lx.class_trans[class as usize * 256 + byte as usize];
+    if next == lexer::DEAD {
+        return None;
+    }
+    let was_literal = lx.class_region[class as usize] == Region::Literal;
+    if lx.class_region[next as usize] == Region::Literal {
+        if was_literal {
+            return Some((next, ban));
+        }
+        // A literal or comment ends the code run: the run may not end in a banned way.
+        return bans.accept[ban as usize].then_some((next, 0));
+    }
+    let from = if was_literal { 0 } else { ban };
+    Some((next, bans.next(from, byte)?))
+}
+
+/// One step of the ban tracker beside the lexer (a lexer state).
+#[inline]
+pub(crate) fn ban_step(lx: &Lexer, bans: &BanTracker, lex: LexState, ban: u16, byte: u8) -> Option<(LexState, u16)> {
+    let s = lx.step(lex, byte)?;
+    class_step(lx, bans, lx.region_class[lex as usize], ban, byte).map(|(_, b)| (s.next, b))
+}
+
+impl BanWalks {
+    pub(crate) fn mask(
+        &mut self,
+        lx: &Lexer,
+        bans: &BanTracker,
+        index: &VocabIndex,
+        lex: LexState,
+        ban: u16,
+        stats: &mut WalkStats,
+    ) -> Arc<TokenMask> {
+        let class = lx.region_class[lex as usize];
+        if let Some(m) = self.masks.get(&(class, ban)) {
+            stats.reused += 1;
+            return Arc::clone(m);
+        }
+        let mut mask = TokenMask::new(index.len());
+        for &child in &index.root_children {
+            let n = index.nodes[child as usize];
+            let Some((c2, b2)) = class_step(lx, bans, class, ban, n.byte) else { continue };
+            let key = (child, c2, b2);
+            let sub = if let Some(s) = self.subtrees.get(&key) {
+                stats.reused += 1;
+                Arc::clone(s)
+            } else {
+                let mut out = Vec::new();
+                let visited = ban_subtree(lx, bans, index, child, c2, b2, &mut out);
+                stats.walks += 1;
+                stats.nodes += visited;
+                let toks = Arc::new(Toks::of(out, index.len()));
+                self.bytes += toks.bytes();
+                self.subtrees.insert(key, Arc::clone(&toks));
+                toks
+            };
+            sub.add_to(&mut mask);
+        }
+        for &(kept, duplicate) in &index.duplicates {
+            if mask.is_allowed(kept) {
+                mask.allow(duplicate);
+            }
+        }
+        let mask = Arc::new(mask);
+        self.bytes += mask.as_words().len() * 4;
+        if self.bytes > MEMO_BYTES {
+            *self = BanWalks::default();
+        }
+        self.masks.insert((class, ban), Arc::clone(&mask));
+        mask
+    }
+}
+
+/// The tokens of a subtree (its root's byte already taken) that complete no ban.
+fn ban_subtree(
+    lx: &Lexer,
+    bans: &BanTracker,
+    index: &VocabIndex,
+    root: u32,
+    class: u16,
+    ban: u16,
+    out: &mut Vec<u32>,
+) -> u64 {
+    let nodes = &index.nodes;
+    let top = nodes[root as usize];
+    if top.token != NO_TOKEN {
+        out.push(top.token);
+    }
+    let max = index.max_token_len + 1;
+    let mut states = vec![(0u16, 0u16); max];
+    states[top.level as usize] = (class, ban);
+    let mut visited = 1u64;
+    let mut i = root as usize + 1;
+    while i < top.end as usize {
+        let n = nodes[i];
+        visited += 1;
+        let (c, b) = states[n.level as usize - 1];
+        let Some(next) = class_step(lx, bans, c, b, n.byte) else {
+            i = n.end as usize;
+            continue;
+        };
+        states[n.level as usize] = next;
+        if n.token != NO_TOKEN {
+            out.push(n.token);
+        }
+        i += 1;
+    }
+    visited
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine of a checker: positions, commits and masks.
+
+use ananke_core::ConstraintId;
+
+use super::{CheckError, CheckerStats, Violation};
+use crate::ir::ForbiddenString;
+
+/// The grammar facts, once per process.
+pub(crate) fn facts() -> &'static GrammarFacts {
+    static F: std::sync::OnceLock<GrammarFacts> = std::sync::OnceLock::new();
+    F.get_or_init(|| GrammarFacts::new(crate::syntax::rust::grammar()))
+}
+
+/// What a syntax checker is compiled to: shared by its clones.
+pub(crate) struct SyntaxShared {
+    pub index: Arc<VocabIndex>,
+    pub header: Vec<u8>,
+    pub header_sources: Vec<ConstraintId>,
+    pub bans: Option<BanTracker>,
+    pub forbidden: Vec<ForbiddenString>,
+    ban_regexes: std::sync::OnceLock<Vec<Option<regex::Regex>>>,
+    ban_walks: Mutex<BanWalks>,
+    /// Whole masks by position (stack, lexer state, ban state): a warm walk is lookups.
+    finals: Mutex<(HashMap<u64, Arc<TokenMask>>, usize)>,
+    header_masks: Mutex<HashMap<u32, Arc<TokenMask>>>,
+}
+
+/// A position in the output.
+#[derive(Clone, Debug)]
+pub(crate) struct Pos {
+    /// Header bytes consumed (the body starts once all are).
+    header: u32,
+    lex: LexState,
+    stack: Vec<Frame>,
+    ban: u16,
+    text_len: usize,
+    /// Where the current code run started (for explanations).
+    run_start: usize,
+    /// Tokens committed (for the budget).
+    pub tokens: u32,
+}
+
+/// Why bytes cannot follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fail {
+    Header,
+    Ban,
+    Lexer,
+    Parser(Kind),
+    Done,
+    /// The bytes go through but leave a lexeme no continuation can complete.
+    Unfinished,
+}
+
+/// The token-level engine for a Rust fn body with the syntax layer.
+#[derive(Clone)]
+pub(crate) struct SyntaxEngine {
+    pub shared: Arc<SyntaxShared>,
+    pub now: Pos,
+    history: Vec<Pos>,
+    pub text: Vec<u8>,
+    pub mask: Arc<TokenMask>,
+    pub stats: CheckerStats,
+    /// The most tokens the output may take (header included), if bounded: see [`SyntaxEngine::set_budget`].
+    budget: Option<u32>,
+}
+
+/// Within this many bytes of the budget's end, every allowed token is checked against the budget (further away no
+/// single token can add enough to matter: a token is at most this long in the vocabularies we know, and the bound
+/// grows by at most a few bytes per byte).
+const BUDGET_WINDOW: u32 = 96;
+
+impl SyntaxEngine {
+    pub(crate) fn new(
+        header: &[u8],
+        forbidden: &[ForbiddenString],
+        header_sources: Vec<ConstraintId>,
+        index: &Arc<VocabIndex>,
+    ) -> Result<SyntaxEngine, CheckError> {
+        let (g, lx) = (crate::syntax::rust::grammar(), lexer::lexer());
+        let bans = BanTracker::new(forbidden)?;
+        let shared = Arc::new(SyntaxShared {
+            index: Arc::clone(index),
+            header: header.to_vec(),
+            header_sources,
+            bans,
+            forbidden: forbidden.to_vec(),
+            ban_regexes: std::sync::OnceLock::new(),
+            ban_walks: Mutex::new(BanWalks::default()),
+            finals: Mutex::new((HashMap::new(), 0)),
+            header_masks: Mutex::new(HashMap::new()),
+        });
+        let now = Pos { header: 0, lex: lx.entry, stack: vec![g.start], ban: 0, text_len: 0, run_start: 0, tokens: 0 };
+        let mut engine = SyntaxEngine {
+            shared,
+            now,
+            history: Vec::new(),
+            text: Vec::new(),
+            mask: Arc::new(TokenMask::new(index.len())),
+            stats: CheckerStats::default(),
+            budget: None,
+        };
+        // The body's first masks (the opening brace, then everything a body may start with) are the largest walks
+        // of a generation and always needed: compute them while compiling.
+        let mut first = engine.now.clone();
+        first.header = header.len() as u32;
+        if engine.advance(&mut first, b"{").is_ok() {
+            let _ = engine.body_mask(&first);
+        }
+        engine.stats = CheckerStats::default();
+        Ok(engine)
+    }
+
+    fn walker(&self) -> SyntaxWalker<'_> {
+        let f = facts();
+        let index = &self.shared.index;
+        SyntaxWalker {
+            g: crate::syntax::rust::grammar(),
+            lx: lexer::lexer(),
+            index,
+            classes: index.syntax_classes.get_or_init(|| SyntaxClasses::new(index)),
+            done: f.done,
+            accepts: &f.accepts,
+        }
+    }
+
+    fn in_header(&self, p: &Pos) -> bool {
+        (p.header as usize) < self.shared.header.len()
+    }
+
+    /// Whether the body is complete at a position.
+    pub(crate) fn done(&self, p: &Pos) -> bool {
+        !self.in_header(p) && p.lex == lexer::lexer().start && p.stack.as_slice() == [facts().done]
+    }
+
+    pub(crate) fn accepting(&self) -> bool {
+        let p = &self.now;
+        self.done(p) && self.shared.bans.as_ref().is_none_or(|b| b.accept[p.ban as usize])
+    }
+
+    /// Advances a position over bytes.
+    fn advance(&self, p: &mut Pos, bytes: &[u8]) -> Result<(), (usize, Fail)> {
+        let (g, lx) = (crate::syntax::rust::grammar(), lexer::lexer());
+        let header = &self.shared.header;
+        for (i, &byte) in bytes.iter().enumerate() {
+            if (p.header as usize) < header.len() {
+                if header[p.header as usize] != byte {
+                    return Err((i, Fail::Header));
+                }
+                p.header += 1;
+                continue;
+            }
+            if self.done(p) {
+                return Err((i, Fail::Done));
+            }
+            if let Some(bans) = &self.shared.bans {
+                let Some((_, ban)) = ban_step(lx, bans, p.lex, p.ban, byte) else {
+                    return Err((i, if lx.step(p.lex, byte).is_none() { Fail::Lexer } else { Fail::Ban }));
+                };
+                p.ban = ban;
+            }
+            let s = lx.step(p.lex, byte).ok_or((i, Fail::Lexer))?;
+            for kind in s.emit {
+                if kind != NO_KIND {
+                    crate::syntax::process(g, &mut p.stack, kind).map_err(|_| (i, Fail::Parser(kind)))?;
+                }
+            }
+            let entering_code =
+                lx.region[p.lex as usize] == Region::Literal && lx.region[s.next as usize] != Region::Literal;
+            if entering_code || p.text_len + i == 0 {
+                p.run_start = p.text_len + i;
+            }
+            p.lex = s.next;
+        }
+        if !self.in_header(p) && !self.end_ok(p) {
+            return Err((bytes.len(), Fail::Unfinished));
+        }
+        Ok(())
+    }
+
+    /// Whether the open lexeme at a position can still be completed.
+    fn end_ok(&self, p: &Pos) -> bool {
+        let w = self.walker();
+        let lex = p.lex as usize;
+        if w.lx.region[lex] == Region::Boundary {
+            return true;
+        }
+        if matches!(w.kinds_fit(&p.stack, w.lx.reachable[lex]), End::Yes) {
+            return true;
+        }
+        let int = w.lx.int_dot[lex];
+        int != NO_KIND && {
+            let mut stack = p.stack.clone();
+            crate::syntax::process(w.g, &mut stack, int).is_ok()
+                && [lexer::DOTDOT, lexer::DOTDOTEQ, lexer::DOT]
+                    .iter()
+                    .any(|&t| crate::syntax::process(w.g, &mut stack.clone(), t).is_ok())
+        }
+    }
+
+    /// The mask at the current position.
+    pub(crate) fn compute(&mut self) {
+        let p = self.now.clone();
+        self.mask = if self.in_header(&p) { self.header_mask(&p) } else { self.body_mask(&p) };
+        if let Some(budget) = self.budget
+            && !self.in_header(&p)
+            && !self.done(&p)
+        {
+            let left = budget.saturating_sub(p.tokens);
+            if self.remaining(&p).saturating_add(BUDGET_WINDOW) >= left {
+                self.mask = Arc::new(self.budget_mask(&p, left));
+            }
+        }
+    }
+
+    /// Bounds the output to `max_tokens` tokens, header included (`None`: unbounded). Within reach of the bound,
+    /// a token is allowed only when the body can still be completed in the tokens left after it: the completion's
+    /// bytes, each a token of its own, at most [`crate::syntax::remaining`] of them.
+    pub(crate) fn set_budget(&mut self, max_tokens: Option<u32>) {
+        self.budget = max_tokens;
+    }
+
+    /// An upper bound on the bytes (so the tokens, every byte being a token) that complete the output.
+    pub(crate) fn remaining(&self, p: &Pos) -> u32 {
+        if self.in_header(p) {
+            // The rest of the header, ` {`, `}`.
+            return (self.shared.header.len() - p.header as usize) as u32 + 3;
+        }
+        if self.done(p) {
+            return 0;
+        }
+        let (g, lx) = (crate::syntax::rust::grammar(), lexer::lexer());
+        crate::syntax::remaining(g, lx, &crate::syntax::rust_needs().0, p.lex, &p.stack)
+    }
+
+    /// The syntax mask cut to the tokens after which the body still fits in `left` tokens. Never empty: when no
+    /// token of the mask fits (the bound is an estimate), the byte that shortens the completion most is allowed.
+    fn budget_mask(&mut self, p: &Pos, left: u32) -> TokenMask {
+        let index = Arc::clone(&self.shared.index);
+        let vocab = index.vocabulary();
+        let mut out = TokenMask::new(index.len());
+        for t in self.mask.iter() {
+            if vocab.is_special(t) {
+                out.allow(t);
+                continue;
+            }
+            let mut q = p.clone();
+            if self.advance(&mut q, vocab.token_bytes(t)).is_ok() && self.remaining(&q) < left {
+                out.allow(t);
+            }
+        }
+        if out.count() == 0 {
+            self.stats.budget_fallbacks += 1;
+            let mut best: Option<(u32, u32)> = None;
+            for b in (0x20u8..0x7f).chain([b'\n']) {
+                let mut q = p.clone();
+                if self.advance(&mut q, &[b]).is_err() {
+                    continue;
+                }
+                let Some(t) = index.longest_token(&[b]).filter(|&(n, _)| n == 1).map(|(_, t)| t) else { continue };
+                let r = self.remaining(&q);
+                if best.is_none_or(|(br, _)| r < br) {
+                    best = Some((r, t));
+                }
+            }
+            match best {
+                Some((_, t)) => out.allow(t),
+                None => return (*self.mask).clone(),
+            }
+        }
+        out
+    }
+
+    fn key(p: &Pos) -> u64 {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for f in &p.stack {
+            h.update(&f.to_le_bytes());
+        }
+        h.update(&p.lex.to_le_bytes());
+        h.update(&p.ban.to_le_bytes());
+        h.digest()
+    }
+
+    fn body_mask(&mut self, p: &Pos) -> Arc<TokenMask> {
+        let key = Self::key(p);
+        if let Some(m) = lock(&self.shared.finals).0.get(&key) {
+            self.stats.hits += 1;
+            return Arc::clone(m);
+        }
+        let mut ws = WalkStats::default();
+        let walker = self.walker();
+        let mut mask = walker.mask(&self.shared.index.syntax, p.lex, &p.stack, &mut ws);
+        if let Some(bans) = &self.shared.bans {
+            let bm = lock(&self.shared.ban_walks).mask(walker.lx, bans, &self.shared.index, p.lex, p.ban, &mut ws);
+            mask.intersect_with(&bm);
+        }
+        if self.done(p) && self.shared.bans.as_ref().is_none_or(|b| b.accept[p.ban as usize]) {
+            for &eos in &self.shared.index.vocabulary().eos {
+                mask.allow(eos);
+            }
+        }
+        self.stats.walks += ws.walks;
+        self.stats.nodes_walked += ws.nodes;
+        self.stats.subtrees_reused += ws.reused;
+        let mask = Arc::new(mask);
+        let mut finals = lock(&self.shared.finals);
+        finals.1 += mask.as_words().len() * 4;
+        if finals.1 > MEMO_BYTES {
+            finals.0.clear();
+            finals.1 = mask.as_words().len() * 4;
+        }
+        finals.0.insert(key, Arc::clone(&mask));
+        mask
+    }
+
+    /// The mask inside the fixed header: tokens that spell the header's next bytes, or all of them and then a
+    /// start of the body.
+    fn header_mask(&mut self, p: &Pos) -> Arc<TokenMask> {
+        if let Some(m) = lock(&self.shared.header_masks).get(&p.header) {
+            self.stats.hits += 1;
+            return Arc::clone(m);
+        }
+        let index = Arc::clone(&self.shared.index);
+        let vocab = index.vocabulary();
+        let mut mask = TokenMask::new(index.len());
+        for t in 0..vocab.len() as u32 {
+            if vocab.is_special(t) {
+                continue;
+            }
+            let bytes = vocab.token_bytes(t);
+            if bytes.is_empty() {
+                continue;
+            }
+            let mut q = p.clone();
+            if self.advance(&mut q, bytes).is_ok() {
+                mask.allow(t);
+            }
+        }
+        self.stats.walks += 1;
+        let mask = Arc::new(mask);
+        lock(&self.shared.header_masks).insert(p.header, Arc::clone(&mask));
+        mask
+    }
+
+    /// Commits bytes (a token's or free text) as one step.
+    pub(crate) fn commit(&mut self, token: Option<u32>, bytes: &[u8], tokens: u32) -> Result<(), CheckError> {
+        let mut p = self.now.clone();
+        if let Err((offset, fail)) = self.advance(&mut p, bytes) {
+            let mut v = self.explain_fail(token, bytes, offset, fail);
+            v.offset = offset.min(bytes.len());
+            return Err(CheckError::Violation(v));
+        }
+        self.history.push(std::mem::replace(&mut self.now, p));
+        self.text.extend_from_slice(bytes);
+        self.now.text_len = self.text.len();
+        self.now.tokens += tokens;
+        Ok(())
+    }
+
+    /// Commits an end-of-sequence token (only when accepting).
+    pub(crate) fn commit_eos(&mut self) {
+        self.history.push(self.now.clone());
+    }
+
+    pub(crate) fn rollback(&mut self, n: usize) -> Result<(), CheckError> {
+        if n > self.history.len() {
+            return Err(CheckError::Engine(format!("cannot roll back {n} steps, only {} taken", self.history.len())));
+        }
+        if n > 0 {
+            let at = self.history.len() - n;
+            self.now = self.history[at].clone();
+            self.history.truncate(at);
+            self.text.truncate(self.now.text_len);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reset(&mut self) {
+        let lx = lexer::lexer();
+        self.now = Pos {
+            header: 0,
+            lex: lx.entry,
+            stack: vec![crate::syntax::rust::grammar().start],
+            ban: 0,
+            text_len: 0,
+            run_start: 0,
+            tokens: 0,
+        };
+        self.history.clear();
+        self.text.clear();
+    }
+
+    /// The only continuation, if there is one: the rest of the header and `{`; EOS once the body is complete.
+    pub(crate) fn forced(&self) -> Vec<u32> {
+        let index = &self.shared.index;
+        if self.done(&self.now) {
+            return index.vocabulary().eos.first().copied().into_iter().collect();
+        }
+        if self.in_header(&self.now) || self.now.lex == lexer::lexer().entry {
+            let mut forced = self.shared.header[self.now.header as usize..].to_vec();
+            forced.push(b'{');
+            return super::greedy_tokens(index, &forced).unwrap_or_default();
+        }
+        Vec::new()
+    }
+
+    /// Why a token (or bytes) cannot follow.
+    pub(crate) fn explain(&self, token: Option<u32>, bytes: &[u8]) -> Option<Violation> {
+        let mut p = self.now.clone();
+        match self.advance(&mut p, bytes) {
+            Ok(()) => None,
+            Err((offset, fail)) => Some(self.explain_fail(token, bytes, offset, fail)),
+        }
+    }
+
+    fn explain_fail(&self, token: Option<u32>, bytes: &[u8], offset: usize, fail: Fail) -> Violation {
+        let shown = bytes.get(offset).map_or(String::new(), |&b| (b as char).escape_default().to_string());
+        let (message, sources) = match fail {
+            Fail::Header => {
+                // Where the header stood when the byte came.
+                let at = self.now.header as usize + offset;
+                let expected =
+                    self.shared.header.get(at).map_or(String::new(), |&e| (e as char).escape_default().to_string());
+                (
+                    format!("the signature is fixed: expected `{expected}`, not `{shown}`"),
+                    self.shared.header_sources.clone(),
+                )
+            }
+            Fail::Done => ("the body is complete: only the end of the output may follow".to_owned(), Vec::new()),
+            Fail::Lexer => {
+                let lx = lexer::lexer();
+                let mut p = self.now.clone();
+                let _ = self.advance(&mut p, &bytes[..offset]);
+                if p.lex == lx.entry {
+                    (format!("the body starts with `{{`, not `{shown}`"), self.shared.header_sources.clone())
+                } else if bytes.get(offset).is_some_and(|b| *b >= 0x80) && lx.region[p.lex as usize] != Region::Literal
+                {
+                    ("code outside literals and comments is ASCII".to_owned(), Vec::new())
+                } else {
+                    (format!("`{shown}` cannot continue a Rust token here"), Vec::new())
+                }
+            }
+            Fail::Ban => self.why_banned(bytes, offset),
+            Fail::Parser(kind) => {
+                let mut p = self.now.clone();
+                let _ = self.advance(&mut p, &bytes[..offset]);
+                let expected: Vec<&str> = p
+                    .stack
+                    .last()
+                    .map(|&f| facts().accepts[f as usize].iter().take(12).map(|k| lexer::KINDS[k as usize].0).collect())
+                    .unwrap_or_default();
+                (
+                    format!(
+                        "`{}` cannot come here in a Rust body (the grammar expects one of: {})",
+                        lexer::KINDS[kind as usize].0,
+                        expected.join(" ")
+                    ),
+                    Vec::new(),
+                )
+            }
+            Fail::Unfinished => ("the token leaves a lexeme the grammar cannot complete here".to_owned(), Vec::new()),
+        };
+        Violation { token, offset, message, sources }
+    }
+
+    /// The bans a byte would complete: each ban's own pattern on the code run so far (edges counted as
+    /// non-identifier characters).
+    fn why_banned(&self, bytes: &[u8], offset: usize) -> (String, Vec<ConstraintId>) {
+        let shared = &self.shared;
+        let lx = lexer::lexer();
+        let mut p = self.now.clone();
+        let _ = self.advance(&mut p, &bytes[..offset]);
+        let mut text = self.text.clone();
+        text.extend_from_slice(&bytes[..offset]);
+        let start = if lx.region[p.lex as usize] == Region::Literal { text.len() } else { p.run_start.min(text.len()) };
+        let run = &text[start..];
+        let b = bytes.get(offset).copied().unwrap_or(0);
+        let mut hay = Vec::with_capacity(run.len() + 3);
+        hay.push(0u8);
+        hay.extend_from_slice(run);
+        hay.push(b);
+        let open = String::from_utf8_lossy(&hay).into_owned();
+        hay.push(0u8);
+        let closed = String::from_utf8_lossy(&hay).into_owned();
+        let regexes = shared
+            .ban_regexes
+            .get_or_init(|| shared.forbidden.iter().map(|f| regex::Regex::new(&f.pattern).ok()).collect());
+        let mut sources = Vec::new();
+        let mut what = Vec::new();
+        for (f, re) in shared.forbidden.iter().zip(regexes) {
+            if re.as_ref().is_some_and(|re| re.is_match(&open) || re.is_match(&closed)) {
+                sources.extend(f.sources.iter().copied());
+                what.push(f.description.clone());
+            }
+        }
+        sources.sort_unstable();
+        sources.dedup();
+        let shown = (b as char).escape_default().to_string();
+        if what.is_empty() {
+            (format!("`{shown}` would complete a banned text"), sources)
+        } else {
+            (format!("`{shown}` would complete a banned {}", what.join(" / ")), sources)
+        }
+    }
+}
