@@ -13,30 +13,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+use ananke_devtools::json_string;
 use tree_sitter::{Node, Parser};
 
 const MIN_LINES: usize = 2;
 const MAX_LINES: usize = 15;
-
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// Whether the node sits in test code: a `mod tests`-like module or an item with a test attribute before it.
 fn in_test(node: Node<'_>, source: &str) -> bool {
