@@ -372,9 +372,9 @@ def header(args, tasks, ananke):
     return [
         f"# Generation quality, {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         "",
-        f"- commit {commit}; {version or 'ananke'} at `{ananke}`",
+        f"- commit {commit}; " + (f"{version or 'ananke'} at `{ananke}`" if ananke else "no generation"),
         f"- machine: {os.cpu_count()} CPUs ({capture(['nproc']) or '?'} usable){', ' + cpu if cpu else ''}; "
-        f"Linux {platform.release()}",
+        f"Linux {platform.release()}; load average {os.getloadavg()[0]:.2f} at the start",
         f"- model: {model}; seed {args.seed}; at most {args.max_tokens} tokens per attempt; timeout {args.timeout} s "
         "per fill",
         f"- tasks: {len(tasks)} ({sum(1 for t in tasks if t.get('tests'))} with unit tests) from "
@@ -669,7 +669,10 @@ def main():
         except (KeyboardInterrupt, Terminated):
             interrupted = True
             log(f"quality: interrupted after {done} of {total} fills; every file is restored")
-    text = table(results, head + ([f"- interrupted after {done} of {total} fills"] if interrupted else []))
+    head.append(f"- {'interrupted after ' if interrupted else ''}{done} of {total} fills in "
+                f"{(time.monotonic() - started) / 60:.1f} min; load average {os.getloadavg()[0]:.2f} at the end "
+                "(timings need an otherwise idle machine)")
+    text = table(results, head)
     table_file.write_text(text)
     print(text, end="")
     log(f"quality: {results_file} and {table_file} in {(time.monotonic() - started) / 60:.1f} min")
