@@ -71,12 +71,22 @@ def log(msg):
 # Processes
 
 
+def die_with_parent():
+    """In the child: be killed when the harness dies, even by SIGKILL (Linux; elsewhere nothing)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def run(cmd, cwd=None, env=None, timeout=300, stdin=None):
     """(exit code or None on timeout, stdout, stderr, seconds). The child gets its own process group, killed
     whole on timeout or interruption (cargo and rustc included)."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=die_with_parent if sys.platform == "linux" else None)
     try:
         out, err = proc.communicate(input=stdin, timeout=timeout)
         return proc.returncode, out, err, time.monotonic() - start
@@ -458,7 +468,7 @@ def measure_task(task, mode, args, ctx):
            "has_tests": bool(task.get("tests")), "tests_reach": task.get("probe", {}).get("reached"),
            "outcome": "filled", "exit_code": None, "seconds": None,
            "body": None, "parse": False, "closed": False, "syn_error": None, "compile": False,
-           "compile_errors": [], "test_pass": None, "forbidden": [], "status": None, "attempts": None,
+           "compile_errors": [], "test_pass": False if task.get("tests") else None, "forbidden": [], "status": None, "attempts": None,
            "tokens": None, "elapsed_ms": None, "tokens_per_s": None, "mask_us_per_token": None,
            "report_source": None, "fill_json": None, "stderr_tail": None}
 
@@ -587,6 +597,7 @@ def main():
     restorer = Restorer(work)
     restorer.restore_leftovers(crates)
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     ctx = {"crates": crates, "ananke": ananke, "devtools": devtools, "json": use_json, "env": env, "builds": {}}
     started = time.monotonic()
 
