@@ -311,6 +311,11 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def mean_of(values):
+    values = [v for v in values if isinstance(v, (int, float))]
+    return statistics.mean(values) if values else None
+
+
 def fmt(value, digits=1):
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -335,6 +340,7 @@ def table(results, header_lines):
             "test_pass": sum(1 for r in with_tests if r["test_pass"]),
             "forbidden": sum(1 for r in rs if r["forbidden"]),
             "tokens": statistics.mean(tokens) if tokens else None,
+            "attempts": mean_of(r.get("attempts") for r in generated),
             "tps": median(r.get("tokens_per_s") for r in generated),
             "mask": median(r.get("mask_us_per_token") for r in generated),
         }
@@ -350,13 +356,13 @@ def table(results, header_lines):
                 tps_ratio = f"{s['tps'] / base['tps']:.2f}×"
         rows.append(f"| {mode} | {s['n']} | {s['errors']} | {pct(s['parse'], s['n'])} | {pct(s['closed'], s['n'])} | "
                     f"{pct(s['compile'], s['n'])} | {pct(s['test_pass'], s['tests'])} | "
-                    f"{pct(s['forbidden'], s['n'])} | {fmt(s['tokens'])} | {fmt(s['tps'])} | {fmt(s['mask'])} | "
+                    f"{pct(s['forbidden'], s['n'])} | {fmt(s['tokens'])} | {fmt(s['attempts'], 2)} | {fmt(s['tps'])} | {fmt(s['mask'])} | "
                     f"{compile_ratio} | {tps_ratio} |")
     lines = list(header_lines) + [
         "",
-        "| mode | n | failed fills | parse | closed | compile | test-pass | forbidden | mean tokens | tokens/s (median) "
+        "| mode | n | failed fills | parse | closed | compile | test-pass | forbidden | mean tokens | mean attempts | tokens/s (median) "
         "| mask µs/token (median) | compile vs unconstrained | tokens/s vs unconstrained |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *rows,
         "",
         "Rates are over all n tasks of the mode (a failed fill — error, timeout, file left unfilled — counts as not "
