@@ -81,6 +81,7 @@ mod error;
 mod explain;
 mod grammar;
 mod graph;
+mod identifiers;
 mod ir;
 mod lang;
 mod lower;
@@ -95,6 +96,7 @@ pub use conflict::compare;
 pub use error::Error;
 pub use explain::explain;
 pub use graph::DependencyGraph;
+pub use identifiers::Identifiers;
 pub use ir::{
     Check, Conflict, ConflictKind, ConstraintEntry, ConstraintIR, Decider, ForbiddenString, Grammar, GrammarPart,
     IR_FORMAT, IR_VERSION, IrHash, JsonSchema, KnownSymbol, LengthBound, Origin, Outcome, RegexElement, RegexRole,

@@ -276,3 +276,48 @@ fn a_budget_only_applies_near_its_end() {
     // Each allowed token ends the body (`}`, ` }`, `;}`, `()}`...).
     assert!(allowed.iter().all(|t| t.ends_with('}')), "{allowed:?}");
 }
+
+fn stock_set() -> ConstraintSet {
+    let mut set = ConstraintSet::new();
+    let shape = ananke_core::TypeShape {
+        name: "Stock".into(),
+        kind: ananke_core::TypeShapeKind::Struct,
+        members: ["items", "quantities"]
+            .into_iter()
+            .map(|n| ananke_core::Member { name: n.into(), kind: ananke_core::MemberKind::Field, ty: None })
+            .collect(),
+        ..Default::default()
+    };
+    set.insert(user(Rule::TypeShape(shape)));
+    set
+}
+
+/// The identifier layer: parameters, locals, the set's and std's names pass; invented functions, methods and
+/// members of a known type do not, nor a name no known one starts with.
+#[test]
+fn identifiers_that_do_not_exist_are_refused() {
+    let header = "pub fn take(&mut self, sku: &str, units: u32) -> Result<u32, String>";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let index = cl100k();
+    let mut checker = Checker::new(&ir, index).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{ let wanted = ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert_eq!(ok(&checker, "units;"), None, "a parameter");
+    assert_eq!(ok(&checker, "sku.len();"), None, "a std method");
+    assert_eq!(ok(&checker, "self.quantities.get(sku);"), None, "a field of Self's type");
+    assert_eq!(ok(&checker, "self.clone();"), None, "a method every type has");
+    assert_eq!(ok(&checker, "String::new();"), None, "a std path");
+    assert!(ok(&checker, "saturating_take(units);").is_some(), "an invented function");
+    assert!(ok(&checker, "sku.length();").unwrap().contains("length"), "an invented method");
+    assert!(ok(&checker, "self.inventory;").is_some(), "not a member of Stock");
+    assert!(ok(&checker, "self.saturating_").is_some(), "no member starts so");
+    assert_eq!(ok(&checker, "units.satur"), None, "a prefix of saturating_sub");
+    checker.commit_bytes(b"units; let left = wanted").unwrap();
+    assert_eq!(ok(&checker, " + left;"), None, "a local bound earlier");
+    checker.rollback(1).unwrap();
+    assert!(ok(&checker, "left;").is_some(), "a local rolled back is gone");
+}

@@ -256,6 +256,10 @@ pub struct Timings {
     pub total: Duration,
     /// Per generated step, in order (local backend only).
     pub steps: Vec<StepTiming>,
+    /// Sampled tokens the constraint's check beyond the mask refused, each followed by another draw.
+    pub redraws: u64,
+    /// Steps where every redraw was refused too, so the first draw was kept.
+    pub redraw_fallbacks: u64,
 }
 
 impl Timings {

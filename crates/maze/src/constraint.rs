@@ -38,6 +38,14 @@ pub trait TokenConstraint: Send {
     fn forced_tokens(&mut self) -> Result<Vec<u32>, BoxError> {
         Ok(Vec::new())
     }
+
+    /// A check of the sampled token beyond the mask, too costly to run over the whole vocabulary (braid's
+    /// identifier layer): `false` makes the loop draw again without it (a bounded number of times, then keep the
+    /// draw). The default accepts every token.
+    fn vet(&mut self, token: u32) -> bool {
+        let _ = token;
+        true
+    }
 }
 
 /// braid's token-level checker, compiled from a `ConstraintIR` for the backend's vocabulary. Its masks are borrowed
@@ -65,6 +73,10 @@ impl TokenConstraint for braid::Checker {
 
     fn forced_tokens(&mut self) -> Result<Vec<u32>, BoxError> {
         Ok(braid::Checker::forced_tokens(self))
+    }
+
+    fn vet(&mut self, token: u32) -> bool {
+        braid::Checker::vet(self, token).is_none()
     }
 }
 

@@ -37,6 +37,9 @@ pub(crate) struct LoopOutput {
     pub timings: Timings,
 }
 
+/// How many times the loop draws again when the constraint's [`TokenConstraint::vet`] refuses the sampled token.
+const MAX_REDRAWS: u32 = 32;
+
 /// Runs generation to its end.
 pub(crate) fn run(
     model: &mut dyn LogitsModel,
@@ -100,7 +103,7 @@ pub(crate) fn run(
 
         if !forced {
             let t = Instant::now();
-            let Some(token) = sampler.sample(&logits) else {
+            let Some(mut token) = sampler.sample(&logits) else {
                 return Err(if constraint.is_some() {
                     Error::DeadEnd { step: step_index }
                 } else {
@@ -108,6 +111,27 @@ pub(crate) fn run(
                 });
             };
             step.sample = t.elapsed();
+            // The constraint's check beyond the mask (braid's identifier layer): draw again without a refused
+            // token, a bounded number of times; past that, or when nothing is left, keep the first draw.
+            if let Some(c) = constraint.as_deref_mut() {
+                let t = Instant::now();
+                let first = token;
+                let mut redraws = 0;
+                while !vocab.is_eos(token) && !c.vet(token) {
+                    timings.redraws += 1;
+                    redraws += 1;
+                    logits[token as usize] = f32::NEG_INFINITY;
+                    match sampler.sample(&logits) {
+                        Some(next) if redraws < MAX_REDRAWS => token = next,
+                        _ => {
+                            token = first;
+                            timings.redraw_fallbacks += 1;
+                            break;
+                        }
+                    }
+                }
+                step.mask += t.elapsed();
+            }
             chosen.push(token);
         }
 

@@ -5,11 +5,13 @@
 //! Like every library here, this takes a file's bytes and returns text: reading and (atomically) writing files is
 //! the caller's job (`ananke fill`).
 
+use std::sync::Arc;
+
 use ananke_core::{
-    Constraint, ConstraintKind, ConstraintSet, Language, MemberKind, Provenance, Rule, Scope, Severity, Signature,
-    Span, TypeShape, TypeShapeKind,
+    Constraint, ConstraintKind, ConstraintSet, Language, MemberKind, OwnerKind, Provenance, Rule, Scope, Severity,
+    Signature, Span, TypeShape, TypeShapeKind,
 };
-use braid::{CompileConfig, Context, Target};
+use braid::{BodyOptions, CompileConfig, Context, Target};
 use clew::ExtractConfig;
 use regex::Regex;
 use std::fmt::Write as _;
@@ -136,6 +138,28 @@ pub struct FillConfig {
     pub context_bytes: usize,
     /// Replace a whole body even when the placeholder is only part of it (what the body had is lost).
     pub replace_partial: bool,
+    /// The enforcement layers (all on by default; each can be switched off to compare).
+    pub layers: Layers,
+}
+
+/// The enforcement layers of a fill, each switchable so their effect can be measured (`benches/quality`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layers {
+    /// Enforce at the token level at all (off: generate freely, then check: the unconstrained baseline).
+    pub token_level: bool,
+    /// The body follows braid's grammar of Rust statements and expressions (off: balanced braces and bans only).
+    pub syntax: bool,
+    /// The body always closes within the token budget (needs `syntax`).
+    pub budget: bool,
+    /// Calls, paths and members name things that exist (needs `syntax`).
+    pub identifiers: bool,
+}
+
+impl Default for Layers {
+    /// Everything on.
+    fn default() -> Self {
+        Layers { token_level: true, syntax: true, budget: true, identifiers: true }
+    }
 }
 
 impl Default for FillConfig {
@@ -147,6 +171,7 @@ impl Default for FillConfig {
             max_repairs: 2,
             context_bytes: 1500,
             replace_partial: false,
+            layers: Layers::default(),
         }
     }
 }
@@ -193,8 +218,14 @@ pub fn fill_task(
         set.insert(rule);
     }
     let context = Context { path: Some(path.to_owned()), in_test: site.in_test };
-    let compile =
-        CompileConfig::new(Language::Rust, Target::FnBody { signature: header.clone() }).with_context(context);
+    let body = BodyOptions {
+        syntax: config.layers.syntax,
+        identifiers: config.layers.syntax && config.layers.identifiers,
+        self_type: site.signature.owner.as_ref().filter(|o| o.kind == OwnerKind::Impl).map(|o| o.name.clone()),
+    };
+    let compile = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.clone() })
+        .with_context(context)
+        .with_body(body);
     let prompt = Prompt::Text(prompt_text(path, text, site, constraints, config.context_bytes));
     let placement = Placement {
         path: path.to_owned(),
@@ -202,6 +233,11 @@ pub fn fill_task(
         after: text[body_end..].to_owned(),
         body_only: true,
     };
+    let identifiers = config.layers.identifiers.then(|| {
+        let mut ids = braid::Identifiers::from_set(&set);
+        ids.add_source(text);
+        Arc::new(ids)
+    });
     Ok(Task {
         prompt,
         constraints: set,
@@ -210,7 +246,10 @@ pub fn fill_task(
         sampling: config.sampling,
         max_repairs: config.max_repairs,
         placement,
-        token_level: true,
+        token_level: config.layers.token_level,
+        budget: config.layers.budget,
+        identifiers,
+        verify: None,
     })
 }
 

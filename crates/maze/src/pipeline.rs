@@ -85,6 +85,22 @@ pub struct Task {
     /// Enforce at the token level (a checker in process, the grammar on a server). Off, the output is only checked
     /// after generation: the unconstrained baseline to compare with.
     pub token_level: bool,
+    /// Bound the in-process checker to `max_tokens` so the output always ends complete (braid's syntax layer;
+    /// other checkers stop at the budget as before).
+    pub budget: bool,
+    /// The names the output may use, for braid's identifier layer (applies when the compile config turns the layer
+    /// on: `compile.body.identifiers`).
+    pub identifiers: Option<Arc<braid::Identifiers>>,
+    /// A check of each complete attempt beyond the constraints (e.g. `cargo check` of the file it lands in): its
+    /// diagnostics fail the attempt and go into the repair prompt.
+    pub verify: Option<Arc<dyn Verify>>,
+}
+
+/// A check of generated code beyond the constraint set: a compiler, a test run.
+pub trait Verify: Send + Sync + std::fmt::Debug {
+    /// The problems found in `code` (the attempt's [`Attempt::code`]), each a line for people and for the repair
+    /// prompt; empty when it passes.
+    fn verify(&self, code: &str) -> Vec<String>;
 }
 
 impl Task {
@@ -100,6 +116,9 @@ impl Task {
             max_repairs: 2,
             placement,
             token_level: true,
+            budget: true,
+            identifiers: None,
+            verify: None,
         }
     }
 }
@@ -270,6 +289,16 @@ impl Pipeline {
         let mut attempts: Vec<Attempt> = Vec::new();
         for n in 0..=task.max_repairs {
             let mut checker = compiled.as_ref().map(|(c, _)| c.checker());
+            if let Some(c) = checker.as_mut() {
+                if task.budget {
+                    c.set_budget(Some(task.max_tokens));
+                }
+                if ir.body.identifiers
+                    && let Some(ids) = &task.identifiers
+                {
+                    c.set_identifiers(Arc::clone(ids));
+                }
+            }
             let sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
             let request = GenerateRequest {
                 prompt: prompt.clone(),
@@ -284,7 +313,12 @@ impl Pipeline {
                 Some(c) => c.is_accepting(),
                 None => matches!(generation.finish, crate::FinishReason::Eos | crate::FinishReason::Accepted),
             };
-            let attempt = check(task, &ir, &applicable, &linter, generation, complete);
+            let mut attempt = check(task, &ir, &applicable, &linter, generation, complete);
+            if let Some(verify) = &task.verify
+                && attempt.complete
+            {
+                attempt.problems.extend(verify.verify(&attempt.code));
+            }
             let passed = attempt.passed();
             if !passed && n < task.max_repairs {
                 prompt = repair_prompt(&task.prompt, &attempt, task.max_tokens);

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ananke::braid::Identifiers;
 use ananke::core::ConstraintSet;
 use ananke::maze::holes::{self, FillConfig, HoleSite};
-use ananke::maze::{ConstraintCache, Pipeline};
+use ananke::maze::{ConstraintCache, Pipeline, Verify};
 use anyhow::{Context, bail};
 
-use crate::cmd::generate::{self, ModelArgs};
+use crate::cmd::generate::{self, LayerArgs, ModelArgs};
 
 /// Arguments of `ananke fill`.
 #[derive(clap::Args, Debug)]
@@ -45,8 +46,109 @@ pub struct FillArgs {
     /// on two cores with the default model).
     #[arg(long, default_value_t = FillConfig::default().context_bytes)]
     pub context_bytes: usize,
+    /// Also check each complete body by compiling: `cargo` runs `cargo check` on the project with the body in
+    /// place (the file is restored after), and its errors fail the attempt and go into the repair prompt.
+    #[arg(long, value_enum, default_value = "none")]
+    pub verify: VerifyKind,
+    /// Output: `text` (a report on stderr) or `json` (one JSON object per hole on stdout, the report on stderr).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: generate::Format,
+    #[command(flatten)]
+    pub layers: LayerArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// What `--verify` runs on each complete body.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyKind {
+    /// Nothing beyond the constraints.
+    None,
+    /// `cargo check` of the project with the body in place.
+    Cargo,
+}
+
+/// `cargo check` of the project with a candidate body in the file; the file's bytes are put back whatever happens.
+#[derive(Debug)]
+struct CargoVerify {
+    file: PathBuf,
+    root: PathBuf,
+    /// The file on disk, restored after each check.
+    on_disk: Vec<u8>,
+    /// The text around the body, as the fill has it (earlier holes of the run filled).
+    before: String,
+    after: String,
+}
+
+/// Puts a file's bytes back when dropped.
+struct Restore<'a>(&'a Path, &'a [u8]);
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write(self.0, self.1) {
+            eprintln!("fill: cannot restore {}: {e}", self.0.display());
+        }
+    }
+}
+
+impl Verify for CargoVerify {
+    fn verify(&self, code: &str) -> Vec<String> {
+        let candidate = format!("{}{code}{}", self.before, self.after);
+        let _restore = Restore(&self.file, &self.on_disk);
+        if let Err(e) = std::fs::write(&self.file, candidate) {
+            return vec![format!("cannot write {} to check it: {e}", self.file.display())];
+        }
+        let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["check", "--offline", "--quiet", "--message-format", "short"])
+            .current_dir(&self.root)
+            .output();
+        match output {
+            Err(e) => vec![format!("cannot run cargo check: {e}")],
+            Ok(out) if out.status.success() => Vec::new(),
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let mut errors: Vec<String> = stderr
+                    .lines()
+                    .filter(|l| l.contains("error"))
+                    .filter(|l| !l.starts_with("error: could not compile"))
+                    .take(6)
+                    .map(|l| format!("cargo check: {}", l.trim()))
+                    .collect();
+                if errors.is_empty() {
+                    errors.push(format!("cargo check failed: {}", stderr.lines().last().unwrap_or("").trim()));
+                }
+                errors
+            }
+        }
+    }
+}
+
+/// Every identifier of the project's Rust sources (the `target` directory and hidden ones skipped).
+fn project_identifiers(root: &Path, set: &ConstraintSet) -> Identifiers {
+    let mut ids = Identifiers::from_set(set);
+    let mut dirs = vec![root.to_path_buf()];
+    let mut files = 0;
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name == "target" {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if name.ends_with(".rs")
+                && files < 5000
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                files += 1;
+                ids.add_source(&text);
+            }
+        }
+    }
+    ids
 }
 
 /// `FILE[:LINE]`.
@@ -140,7 +242,10 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
         max_repairs: args.model.max_repairs,
         replace_partial: args.replace_partial,
         context_bytes: args.context_bytes,
+        layers: args.layers.layers(),
     };
+    let identifiers = config.layers.identifiers.then(|| Arc::new(project_identifiers(&root, &set)));
+    let json = args.format == generate::Format::Json;
     let mut text = original_text.clone();
     let mut failed = 0;
     for (hole_line, name) in &targets {
@@ -151,7 +256,19 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
         else {
             continue;
         };
-        let task = holes::fill_task(&rel, &text, site, &set, &config)?;
+        let mut task = holes::fill_task(&rel, &text, site, &set, &config)?;
+        if let Some(ids) = &identifiers {
+            task.identifiers = Some(Arc::clone(ids));
+        }
+        if args.verify == VerifyKind::Cargo {
+            task.verify = Some(Arc::new(CargoVerify {
+                file: absolute.clone(),
+                root: root.clone(),
+                on_disk: original.clone(),
+                before: task.placement.before.clone(),
+                after: task.placement.after.clone(),
+            }));
+        }
         let t = Instant::now();
         let outcome = pipeline.run(backend.as_mut(), &task, &mut |_| std::ops::ControlFlow::Continue(()))?;
         let last = outcome.last();
@@ -177,7 +294,37 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
             eprintln!("  problem: {p}");
         }
         eprintln!("  {}", outcome.summary());
-        if outcome.satisfied() || args.force {
+        let written = outcome.satisfied() || args.force;
+        if json {
+            let timings = &last.generation.timings;
+            let report = serde_json::json!({
+                "file": rel,
+                "line": site.line,
+                "function": site.signature.name,
+                "status": if outcome.satisfied() { "filled" } else { "failed" },
+                "written": written,
+                "body": outcome.code(),
+                "complete": last.complete,
+                "attempts": outcome.attempts.len(),
+                "tokens": outcome.tokens(),
+                "last_tokens": timings.generated_tokens,
+                "elapsed_ms": t.elapsed().as_secs_f64() * 1e3,
+                "tokens_per_s": timings.sampled_tokens_per_s(),
+                "mask_us_per_token": timings.mask_per_sampled_token().as_secs_f64() * 1e6,
+                "redraws": outcome.attempts.iter().map(|a| a.generation.timings.redraws).sum::<u64>(),
+                "violations": last.violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>(),
+                "problems": last.problems,
+                "layers": {
+                    "token_level": config.layers.token_level,
+                    "syntax": config.layers.syntax,
+                    "budget": config.layers.budget,
+                    "identifiers": config.layers.identifiers,
+                    "verify": args.verify == VerifyKind::Cargo,
+                },
+            });
+            println!("{report}");
+        }
+        if written {
             text = holes::splice(&text, site, outcome.code());
         }
         if !outcome.satisfied() {

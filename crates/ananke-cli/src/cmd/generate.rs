@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ananke::braid::{CompileConfig, Context as CompileContext, Target};
+use ananke::braid::{BodyOptions, CompileConfig, Context as CompileContext, Identifiers, Target};
 use ananke::core::{ConstraintSet, Language};
 use ananke::maze::{
     Backend, CacheConfig, ConstraintCache, GenerateRequest, Outcome, Pipeline, Prompt, Sampling, Task, TokenEvent,
@@ -86,6 +86,37 @@ pub struct ModelArgs {
     pub max_repairs: u32,
 }
 
+/// The enforcement layers of fn-body generation, all on by default; each switch turns one off for comparison
+/// (`benches/quality` measures them). Shared by `generate` and `fill`.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct LayerArgs {
+    /// No token-level enforcement at all: generate freely, then check (the baseline to compare with).
+    #[arg(long)]
+    pub unconstrained: bool,
+    /// Only balanced braces and bans in a fn body, not braid's grammar of Rust statements and expressions (turns
+    /// off the budget and identifier layers too, which need it).
+    #[arg(long)]
+    pub no_syntax: bool,
+    /// Do not bound the body to `--max-tokens` (it may then be cut off unfinished at the budget).
+    #[arg(long)]
+    pub no_budget: bool,
+    /// Let calls, paths and members name anything (not only what exists in the project and std).
+    #[arg(long)]
+    pub no_identifiers: bool,
+}
+
+impl LayerArgs {
+    /// The layers these switches leave on.
+    pub fn layers(&self) -> ananke::maze::holes::Layers {
+        ananke::maze::holes::Layers {
+            token_level: !self.unconstrained,
+            syntax: !self.no_syntax,
+            budget: !self.no_syntax && !self.no_budget,
+            identifiers: !self.no_syntax && !self.no_identifiers,
+        }
+    }
+}
+
 impl ModelArgs {
     fn sampling(&self) -> Sampling {
         Sampling { temperature: self.temperature, top_p: self.top_p, seed: self.seed }
@@ -129,9 +160,8 @@ pub struct GenerateArgs {
     /// Send the prompt as raw text to continue, not as a chat message.
     #[arg(long)]
     pub raw: bool,
-    /// No token-level enforcement (the output is still checked): to compare with constrained decoding.
-    #[arg(long)]
-    pub unconstrained: bool,
+    #[command(flatten)]
+    pub layers: LayerArgs,
     /// Print the output as it is generated (to stderr when the format is JSON).
     #[arg(long)]
     pub stream: bool,
@@ -281,12 +311,16 @@ fn run_job(
         return Ok(Err(backend.generate(&request, None, on_token)?));
     };
     let context = CompileContext { path: None, in_test: false };
-    let compile = CompileConfig::new(language, target).with_context(context);
+    let layers = args.layers.layers();
+    let body = BodyOptions { syntax: layers.syntax, identifiers: layers.identifiers, self_type: None };
+    let compile = CompileConfig::new(language, target).with_context(context).with_body(body);
     let mut task = Task::new(prompt, set.clone(), compile);
     task.max_tokens = job.max_tokens;
     task.sampling = sampling;
     task.max_repairs = args.model.max_repairs;
-    task.token_level = !args.unconstrained;
+    task.token_level = layers.token_level;
+    task.budget = layers.budget;
+    task.identifiers = layers.identifiers.then(|| Arc::new(Identifiers::from_set(set)));
     Ok(Ok(pipeline.run(backend, &task, on_token)?))
 }
 

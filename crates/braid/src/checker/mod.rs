@@ -242,7 +242,8 @@ impl Checker {
             let header_sources =
                 grammar.parts.iter().find(|p| p.name == "HEADER").map(|p| p.sources.clone()).unwrap_or_default();
             if ir.body.syntax && ir.language == Language::Rust {
-                let engine = syntax::SyntaxEngine::new(header.as_bytes(), &ir.forbidden, header_sources, index)?;
+                let mut engine = syntax::SyntaxEngine::new(header.as_bytes(), &ir.forbidden, header_sources, index)?;
+                engine.self_type.clone_from(&ir.body.self_type);
                 return Ok(Checker { engine: Engine::Syntax(Box::new(engine)) });
             }
             match Checker::for_body(ir.language, header.as_bytes(), &ir.forbidden, header_sources, index) {
@@ -326,6 +327,50 @@ impl Checker {
                 true
             }
             Engine::Body(_) | Engine::Llg(_) => false,
+        }
+    }
+
+    /// Turns the identifier layer on (see [`crate::Identifiers`]): names in value, member, type and path positions
+    /// must be known, parameters, or locals bound earlier. Checked by [`Checker::vet`] on the token the sampler
+    /// draws, not in the mask. Returns whether this checker has the layer (the syntax layer of Rust fn bodies).
+    pub fn set_identifiers(&mut self, ids: Arc<crate::Identifiers>) -> bool {
+        match &mut self.engine {
+            Engine::Syntax(s) => {
+                s.set_identifiers(ids);
+                true
+            }
+            Engine::Body(_) | Engine::Llg(_) => false,
+        }
+    }
+
+    /// Whether a token the mask allows also passes the identifier layer: `None` when it does (or the layer is
+    /// off), else why not (an unknown function, method, type or path, or a name no known one starts with). The
+    /// generation loop draws another token when it is refused.
+    pub fn vet(&self, token: u32) -> Option<Violation> {
+        match &self.engine {
+            Engine::Syntax(s) => {
+                let vocab = s.shared.index.vocabulary();
+                if vocab.is_special(token) || token as usize >= vocab.len() {
+                    return None;
+                }
+                s.vet(vocab.token_bytes(token)).map(|message| Violation {
+                    token: Some(token),
+                    offset: 0,
+                    message,
+                    sources: Vec::new(),
+                })
+            }
+            Engine::Body(_) | Engine::Llg(_) => None,
+        }
+    }
+
+    /// [`Checker::vet`] for bytes that may span several tokens.
+    pub fn vet_bytes(&self, bytes: &[u8]) -> Option<Violation> {
+        match &self.engine {
+            Engine::Syntax(s) => {
+                s.vet(bytes).map(|message| Violation { token: None, offset: 0, message, sources: Vec::new() })
+            }
+            Engine::Body(_) | Engine::Llg(_) => None,
         }
     }
 

@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex};
 use super::automaton::BanTracker;
 use super::index::{NO_TOKEN, VocabIndex};
 use super::mask::TokenMask;
-use crate::syntax::grammar::{Action, Frame, Grammar};
+use crate::identifiers::Identifiers;
+use crate::syntax::grammar::{Action, Frame, Grammar, Role};
 use crate::syntax::lexer::{self, Cat, Kind, KindSet, LexState, Lexer, NO_KIND, Region};
 
 /// The most frames a walk pushes above its root within one token.
@@ -1023,6 +1024,21 @@ pub(crate) struct SyntaxEngine {
     pub stats: CheckerStats,
     /// The most tokens the output may take (header included), if bounded: see [`SyntaxEngine::set_budget`].
     budget: Option<u32>,
+    /// The identifier layer, when on.
+    idl: Option<Arc<IdLayer>>,
+    /// Names bound in the body so far, with the output length where each was bound (for rollbacks).
+    locals: Vec<(usize, String)>,
+    /// The type of `self` (an impl's self type), when known.
+    pub self_type: Option<String>,
+}
+
+/// The identifier layer of one checker: the known names and what the signature binds.
+pub(crate) struct IdLayer {
+    ids: Arc<Identifiers>,
+    /// The parameters and their written types (`self` → the impl's type when known).
+    params: Vec<(String, String)>,
+    /// Every identifier of the header (parameters, generics, types).
+    header_names: std::collections::BTreeSet<String>,
 }
 
 /// Within this many bytes of the budget's end, every allowed token is checked against the budget (further away no
@@ -1059,6 +1075,9 @@ impl SyntaxEngine {
             mask: Arc::new(TokenMask::new(index.len())),
             stats: CheckerStats::default(),
             budget: None,
+            idl: None,
+            locals: Vec::new(),
+            self_type: None,
         };
         // The body's first masks (the opening brace, then everything a body may start with) are the largest walks
         // of a generation and always needed: compute them while compiling.
@@ -1100,6 +1119,17 @@ impl SyntaxEngine {
 
     /// Advances a position over bytes.
     fn advance(&self, p: &mut Pos, bytes: &[u8]) -> Result<(), (usize, Fail)> {
+        self.advance_with(p, bytes, &mut |_, _| {})
+    }
+
+    /// [`Self::advance`], telling `on_ident` the role of every identifier lexeme that ends, with the offset in
+    /// `bytes` of the byte that ended it.
+    fn advance_with(
+        &self,
+        p: &mut Pos,
+        bytes: &[u8],
+        on_ident: &mut dyn FnMut(Role, usize),
+    ) -> Result<(), (usize, Fail)> {
         let (g, lx) = (crate::syntax::rust::grammar(), lexer::lexer());
         let header = &self.shared.header;
         for (i, &byte) in bytes.iter().enumerate() {
@@ -1122,7 +1152,10 @@ impl SyntaxEngine {
             let s = lx.step(p.lex, byte).ok_or((i, Fail::Lexer))?;
             for kind in s.emit {
                 if kind != NO_KIND {
-                    crate::syntax::process(g, &mut p.stack, kind).map_err(|_| (i, Fail::Parser(kind)))?;
+                    let role = crate::syntax::process(g, &mut p.stack, kind).map_err(|_| (i, Fail::Parser(kind)))?;
+                    if kind == lexer::IDENT {
+                        on_ident(role, i);
+                    }
                 }
             }
             let entering_code =
@@ -1178,6 +1211,102 @@ impl SyntaxEngine {
     /// bytes, each a token of its own, at most [`crate::syntax::remaining`] of them.
     pub(crate) fn set_budget(&mut self, max_tokens: Option<u32>) {
         self.budget = max_tokens;
+    }
+
+    /// Turns the identifier layer on with these names (see [`crate::Identifiers`]).
+    pub(crate) fn set_identifiers(&mut self, ids: Arc<Identifiers>) {
+        let header = String::from_utf8_lossy(&self.shared.header).into_owned();
+        let mut params = crate::identifiers::header_bindings(&header);
+        for (name, ty) in &mut params {
+            if name == "self"
+                && let Some(st) = &self.self_type
+            {
+                ty.clone_from(st);
+            }
+        }
+        let header_names = crate::identifiers::words(&header).map(str::to_owned).collect();
+        self.idl = Some(Arc::new(IdLayer { ids, params, header_names }));
+    }
+
+    /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
+    /// is off or the bytes are refused by the syntax anyway): the reason otherwise.
+    pub(crate) fn vet(&self, bytes: &[u8]) -> Option<String> {
+        let idl = self.idl.as_ref()?;
+        if self.in_header(&self.now) {
+            return None;
+        }
+        let mut p = self.now.clone();
+        let mut found: Vec<(Role, usize)> = Vec::new();
+        self.advance_with(&mut p, bytes, &mut |role, i| found.push((role, i))).ok()?;
+        let base = self.text.len();
+        let start = base.saturating_sub(256);
+        let mut joined = self.text[start..].to_vec();
+        joined.extend_from_slice(bytes);
+        let mut fresh: Vec<&str> = Vec::new();
+        for (role, i) in found {
+            let end = base - start + i;
+            let name = trailing_ident(&joined[..end]);
+            if name.is_empty() {
+                continue;
+            }
+            if role == Role::Free {
+                fresh.push(name);
+                continue;
+            }
+            let before = &joined[..end - name.len()];
+            if !self.known(idl, role, before, name, &fresh, false) {
+                return Some(format!("`{name}` is not a known {}", role_name(role)));
+            }
+        }
+        // A name still being written must be able to become a known one.
+        let lx = lexer::lexer();
+        if lx.region[p.lex as usize] == Region::Code {
+            let name = trailing_ident(&joined);
+            if !name.is_empty() {
+                let g = crate::syntax::rust::grammar();
+                let mut stack = p.stack.clone();
+                if let Ok(role) = crate::syntax::process(g, &mut stack, lexer::IDENT)
+                    && role != Role::Free
+                {
+                    let before = &joined[..joined.len() - name.len()];
+                    if !self.known(idl, role, before, name, &fresh, true) {
+                        return Some(format!("no known {} starts with `{name}`", role_name(role)));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether `name` (or, with `prefix`, a name starting with it) may stand in a position of this role.
+    fn known(&self, idl: &IdLayer, role: Role, before: &[u8], name: &str, fresh: &[&str], prefix: bool) -> bool {
+        let is = |candidate: &str| if prefix { candidate.starts_with(name) } else { candidate == name };
+        if role == Role::Member {
+            // `recv.name` where `recv` is `self` or a parameter of a type the set describes: that type's members.
+            if let Some(recv_end) = before.len().checked_sub(1).filter(|&e| before[e] == b'.') {
+                let recv = trailing_ident(&before[..recv_end]);
+                let simple =
+                    !recv.is_empty() && before[..recv_end - recv.len()].last().is_none_or(|&b| b != b'.' && b != b':');
+                if simple
+                    && let Some((_, ty)) = idl.params.iter().find(|(n, _)| n == recv)
+                    && !self.locals.iter().any(|(_, l)| l == recv)
+                    && let Some(mut members) = idl.ids.members_of(ty)
+                {
+                    return members.any(|m| is(m));
+                }
+            }
+            return if prefix { idl.ids.has_prefix(name) } else { idl.ids.contains(name) };
+        }
+        let in_ids = if prefix { idl.ids.has_prefix(name) } else { idl.ids.contains(name) };
+        in_ids
+            || fresh.iter().any(|f| is(f))
+            || self.locals.iter().any(|(_, l)| is(l))
+            || idl.params.iter().any(|(n, _)| is(n))
+            || if prefix {
+                crate::identifiers::has_prefix(&idl.header_names, name)
+            } else {
+                idl.header_names.contains(name)
+            }
     }
 
     /// An upper bound on the bytes (so the tokens, every byte being a token) that complete the output.
@@ -1305,7 +1434,30 @@ impl SyntaxEngine {
     /// Commits bytes (a token's or free text) as one step.
     pub(crate) fn commit(&mut self, token: Option<u32>, bytes: &[u8], tokens: u32) -> Result<(), CheckError> {
         let mut p = self.now.clone();
-        if let Err((offset, fail)) = self.advance(&mut p, bytes) {
+        let mut bound: Vec<usize> = Vec::new();
+        let record = self.idl.is_some();
+        let advanced = if record {
+            self.advance_with(&mut p, bytes, &mut |role, i| {
+                if role == Role::Free {
+                    bound.push(i);
+                }
+            })
+        } else {
+            self.advance(&mut p, bytes)
+        };
+        if record {
+            let base = self.text.len();
+            let mut joined = self.text[base.saturating_sub(256)..].to_vec();
+            let shift = base - base.saturating_sub(256);
+            joined.extend_from_slice(bytes);
+            for i in bound {
+                let name = trailing_ident(&joined[..shift + i]);
+                if !name.is_empty() {
+                    self.locals.push((base, name.to_owned()));
+                }
+            }
+        }
+        if let Err((offset, fail)) = advanced {
             let mut v = self.explain_fail(token, bytes, offset, fail);
             v.offset = offset.min(bytes.len());
             return Err(CheckError::Violation(v));
@@ -1331,6 +1483,8 @@ impl SyntaxEngine {
             self.now = self.history[at].clone();
             self.history.truncate(at);
             self.text.truncate(self.now.text_len);
+            let len = self.text.len();
+            self.locals.retain(|(at, _)| *at < len);
         }
         Ok(())
     }
@@ -1348,6 +1502,7 @@ impl SyntaxEngine {
         };
         self.history.clear();
         self.text.clear();
+        self.locals.clear();
     }
 
     /// The only continuation, if there is one: the rest of the header and `{`; EOS once the body is complete.
@@ -1461,5 +1616,26 @@ impl SyntaxEngine {
         } else {
             (format!("`{shown}` would complete a banned {}", what.join(" / ")), sources)
         }
+    }
+}
+
+/// The identifier that ends `text` (empty when it ends otherwise, or with a number).
+fn trailing_ident(text: &[u8]) -> &str {
+    let start = text.iter().rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_')).map_or(0, |i| i + 1);
+    let word = &text[start..];
+    if word.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
+        std::str::from_utf8(word).unwrap_or("")
+    } else {
+        ""
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Free => "name",
+        Role::Value => "value, function or path",
+        Role::Member => "field or method",
+        Role::Type => "type",
+        Role::Path => "path segment",
     }
 }
