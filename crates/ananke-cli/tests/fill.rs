@@ -84,3 +84,37 @@ fn fill_without_a_hole_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("no typed hole"));
 }
+
+/// With every layer on, a tight budget still ends with a closed body (the budget layer), reported as JSON; with
+/// `--verify cargo` the body was compiled in place and the file is left as it was when the body is not written.
+#[test]
+fn fill_json_reports_a_closed_body_under_a_tight_budget() {
+    if !model_present() {
+        return;
+    }
+    let dir = project();
+    let out = Command::cargo_bin("ananke")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["fill", "src/lib.rs:10", "--format", "json", "--max-tokens", "30", "--max-repairs", "1"])
+        .args(["--verify", "cargo", "--no-config"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(report["function"], "to_celsius");
+    assert_eq!(report["complete"], true, "the budget closes the body: {report}");
+    let body = report["body"].as_str().unwrap();
+    assert!(body.starts_with('{') && body.trim_end().ends_with('}'), "{body}");
+    assert!(report["attempts"].as_u64().unwrap() >= 1 && report["tokens_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["layers"]["identifiers"], true);
+    let after = fs::read_to_string(dir.path().join("src/lib.rs")).unwrap();
+    if report["written"] == true {
+        assert!(after.contains(body), "{after}");
+    } else {
+        assert_eq!(after, LIB, "the file is restored after cargo check and not written");
+        assert!(report["problems"].as_array().is_some_and(|p| !p.is_empty()), "{report}");
+    }
+}

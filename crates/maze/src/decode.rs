@@ -404,6 +404,46 @@ mod tests {
         |_| ControlFlow::Continue(())
     }
 
+    /// Digits, but the vetting refuses the digits the model likes most (7, 8, 9: tokens 8..=10), or every token.
+    struct Picky {
+        inner: Digits,
+        refuse_all: bool,
+        vetted: Vec<u32>,
+    }
+    impl TokenConstraint for Picky {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            self.inner.compute_mask()
+        }
+        fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+            self.inner.commit(token)
+        }
+        fn is_accepting(&self) -> bool {
+            self.inner.is_accepting()
+        }
+        fn vet(&mut self, token: u32) -> bool {
+            self.vetted.push(token);
+            !self.refuse_all && !(8..=10).contains(&token)
+        }
+    }
+
+    #[test]
+    fn a_vetoed_draw_is_drawn_again_and_a_hopeless_one_kept() {
+        let v = vocab();
+        let mut picky = Picky { inner: Digits::new(1), refuse_all: false, vetted: Vec::new() };
+        let out = run(&mut model(), &input(&[11], 4, &v), Some(&mut picky), &mut no_events()).unwrap();
+        // The favourite digit is refused, then the next ones, until one passes.
+        assert_eq!(out.tokens.len(), 1);
+        assert!(!(8..=10).contains(&out.tokens[0]), "{:?}", out.tokens);
+        assert!(picky.vetted.len() >= 2 && out.timings.redraws >= 1, "{:?}", picky.vetted);
+        assert_eq!(out.timings.redraw_fallbacks, 0);
+
+        let mut hopeless = Picky { inner: Digits::new(1), refuse_all: true, vetted: Vec::new() };
+        let out = run(&mut model(), &input(&[11], 4, &v), Some(&mut hopeless), &mut no_events()).unwrap();
+        assert_eq!(out.tokens.len(), 1, "the first draw is kept when no other passes");
+        assert_eq!(out.timings.redraw_fallbacks, 1);
+        assert_eq!(hopeless.vetted[0], out.tokens[0]);
+    }
+
     #[test]
     fn unconstrained_greedy_follows_the_logits_until_the_budget() {
         let v = vocab();

@@ -306,11 +306,30 @@ impl Pipeline {
                 sampling,
                 grammar: grammar.clone(),
             };
+            // Without a checker, a fn body ends where its braces balance: stop there, as a harness would cut it.
+            let cut_body = checker.is_none() && grammar.is_none() && is_fn_body(&task.compile.target);
             let constraint: Option<&mut dyn TokenConstraint> = checker.as_mut().map(|c| c as &mut dyn TokenConstraint);
-            let generation = backend.generate(&request, constraint, on_token)?;
+            let mut text = String::new();
+            let mut body_end = None;
+            let mut watch = |event: &TokenEvent<'_>| {
+                let flow = on_token(event);
+                if cut_body && body_end.is_none() {
+                    text.push_str(&String::from_utf8_lossy(event.bytes));
+                    body_end = balanced_body_end(&text);
+                    if body_end.is_some() {
+                        return ControlFlow::Break(());
+                    }
+                }
+                flow
+            };
+            let mut generation = backend.generate(&request, constraint, &mut watch)?;
             self.record(&generation);
+            if let Some(end) = cut_body.then(|| balanced_body_end(&generation.text)).flatten() {
+                generation.text.truncate(end);
+            }
             let complete = match &checker {
                 Some(c) => c.is_accepting(),
+                None if cut_body => balanced_body_end(&generation.text).is_some(),
                 None => matches!(generation.finish, crate::FinishReason::Eos | crate::FinishReason::Accepted),
             };
             let mut attempt = check(task, &ir, &applicable, &linter, generation, complete);
@@ -559,5 +578,71 @@ fn repair_prompt(original: &Prompt, attempt: &Attempt, max_tokens: u32) -> Promp
             out.push_str(indent);
             Prompt::Text(out)
         }
+    }
+}
+
+fn is_fn_body(target: &Target) -> bool {
+    matches!(target, Target::FnBody { .. })
+}
+
+/// Where a fn body's text ends: just past the `}` that closes its first `{`, braces in strings, chars and comments
+/// not counted (Rust lexing, roughly: enough to cut an unconstrained output where a harness would).
+fn balanced_body_end(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut opened = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| i + n);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 1);
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            // A char literal (`'{'`, `'\''`); a lifetime has no closing quote within three bytes.
+            b'\'' => {
+                if b.get(i + 1) == Some(&b'\\') {
+                    if let Some(n) = b[i + 2..].iter().take(10).position(|&c| c == b'\'') {
+                        i += 2 + n;
+                    }
+                } else if b.get(i + 2) == Some(&b'\'') {
+                    i += 2;
+                }
+            }
+            b'{' => {
+                depth += 1;
+                opened = true;
+            }
+            b'}' if opened => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod body_end_tests {
+    use super::balanced_body_end;
+
+    #[test]
+    fn bodies_end_where_their_braces_balance() {
+        assert_eq!(balanced_body_end("{ x }\n\nfn next() {}"), Some(5));
+        assert_eq!(balanced_body_end("{ let s = \"}\"; let c = '}'; // }\n if a { b } }tail"), Some(46));
+        assert_eq!(balanced_body_end("{ let r: &'a str = x; /* } */ r }"), Some(33));
+        assert_eq!(balanced_body_end("{ if a { b"), None);
+        assert_eq!(balanced_body_end("no brace"), None);
     }
 }
