@@ -268,17 +268,20 @@ def fill_report(stdout: str, stderr: str, function: str):
         obj = next((o for o in objects if pick(o, "function", "name") == function), objects[0])
         attempts = pick(obj, "attempts")
         timings = obj.get("timings") if isinstance(obj.get("timings"), dict) else {}
+
+        def first(*keys):  # 0 is a value, not a missing one
+            return next((v for v in (pick(obj, *keys), pick(timings, *keys)) if v is not None), None)
+
         return {
             "source": "json",
             "status": pick(obj, "status"),
             "attempts": len(attempts) if isinstance(attempts, list) else attempts,
-            "tokens": pick(obj, "tokens", "tokens_generated", "generated_tokens") or pick(timings, "tokens"),
-            "elapsed_ms": pick(obj, "elapsed_ms") or pick(timings, "elapsed_ms"),
-            "tokens_per_s": pick(obj, "tokens_per_s", "tokens_per_second", "sampled_tokens_per_s")
-            or pick(timings, "tokens_per_s", "sampled_tokens_per_s"),
-            "mask_us_per_token": pick(obj, "mask_us_per_token", "mask_us_per_sampled_token", "mask_us")
-            or pick(timings, "mask_us_per_token", "mask_us_per_sampled_token"),
+            "tokens": first("tokens", "tokens_generated", "generated_tokens"),
+            "elapsed_ms": first("elapsed_ms"),
+            "tokens_per_s": first("tokens_per_s", "tokens_per_second", "sampled_tokens_per_s"),
+            "mask_us_per_token": first("mask_us_per_token", "mask_us_per_sampled_token", "mask_us"),
             "raw": {k: v for k, v in obj.items() if k != "body"},
+            "body": obj.get("body") if isinstance(obj.get("body"), str) else None,
         }
     m = re.search(r"(\d+) attempt\(s\), (\d+) tokens in ([\d.]+) s \(last: prompt (\d+) tokens, prefill ([\d.]+) s, "
                   r"([\d.]+|NaN|inf) sampled tokens/s, mask ([\d.]+|NaN) µs per sampled token", stderr)
@@ -286,9 +289,9 @@ def fill_report(stdout: str, stderr: str, function: str):
         num = lambda s: float(s) if re.fullmatch(r"[\d.]+", s) else None  # noqa: E731
         return {"source": "stderr", "status": None, "attempts": int(m.group(1)), "tokens": int(m.group(2)),
                 "elapsed_ms": float(m.group(3)) * 1000, "tokens_per_s": num(m.group(6)),
-                "mask_us_per_token": num(m.group(7)), "raw": None}
+                "mask_us_per_token": num(m.group(7)), "raw": None, "body": None}
     return {"source": None, "status": None, "attempts": None, "tokens": None, "elapsed_ms": None,
-            "tokens_per_s": None, "mask_us_per_token": None, "raw": None}
+            "tokens_per_s": None, "mask_us_per_token": None, "raw": None, "body": None}
 
 
 def supported_flags(ananke: str):
@@ -356,17 +359,18 @@ def table(results, header_lines):
                 tps_ratio = f"{s['tps'] / base['tps']:.2f}×"
         rows.append(f"| {mode} | {s['n']} | {s['errors']} | {pct(s['parse'], s['n'])} | {pct(s['closed'], s['n'])} | "
                     f"{pct(s['compile'], s['n'])} | {pct(s['test_pass'], s['tests'])} | "
-                    f"{pct(s['forbidden'], s['n'])} | {fmt(s['tokens'])} | {fmt(s['attempts'], 2)} | {fmt(s['tps'])} | {fmt(s['mask'])} | "
+                    f"{pct(s['forbidden'], s['n'])} | {fmt(s['tokens'])} | {fmt(s['attempts'], 2)} | {fmt(s['tps'])} | "
+                    f"{fmt(s['mask'])} | "
                     f"{compile_ratio} | {tps_ratio} |")
     lines = list(header_lines) + [
         "",
-        "| mode | n | failed fills | parse | closed | compile | test-pass | forbidden | mean tokens | mean attempts | tokens/s (median) "
-        "| mask µs/token (median) | compile vs unconstrained | tokens/s vs unconstrained |",
+        "| mode | n | failed fills | parse | closed | compile | test-pass | forbidden | mean tokens | mean attempts "
+        "| tokens/s (median) | mask µs/token (median) | compile vs unconstrained | tokens/s vs unconstrained |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *rows,
         "",
-        "Rates are over all n tasks of the mode (a failed fill — error, timeout, file left unfilled — counts as not "
-        "parsed, not closed, not compiled); test-pass is over the tasks whose unit tests reach the function "
+        "Rates are over all n tasks of the mode (a failed fill — error, timeout, file left unfilled — counts as "
+        "not parsed, not closed, not compiled); test-pass is over the tasks whose unit tests reach the function "
         f"({stats[modes[0]]['tests'] if modes else 0}), a body that does not compile failing them; forbidden: "
         "`.unwrap()`, `.expect(`, `panic!`, `todo!`, `unimplemented!` or `unsafe` outside comments and strings. "
         "Tokens, tokens/s and mask time are ananke fill's own figures.",
@@ -411,7 +415,9 @@ def build(package, binary, explicit):
     if not target.is_absolute():
         target = ROOT / target
     env = dict(os.environ, CARGO_BUILD_JOBS=os.environ.get("CARGO_BUILD_JOBS", "2"))
-    cmd = ["cargo", "build", "--release", "-q", "-p", package] + (["--bin", binary] if package == "ananke-devtools" else [])
+    cmd = ["cargo", "build", "--release", "-q", "-p", package]
+    if package == "ananke-devtools":
+        cmd += ["--bin", binary]
     log(f"quality: {' '.join(cmd)}")
     subprocess.run(cmd, cwd=ROOT, check=True, env=env)
     return str(target / "release" / binary)
@@ -474,7 +480,8 @@ def measure_task(task, mode, args, ctx):
            "has_tests": bool(task.get("tests")), "tests_reach": task.get("probe", {}).get("reached"),
            "outcome": "filled", "exit_code": None, "seconds": None,
            "body": None, "parse": False, "closed": False, "syn_error": None, "compile": False,
-           "compile_errors": [], "test_pass": False if task.get("tests") else None, "forbidden": [], "status": None, "attempts": None,
+           "compile_errors": [], "test_pass": False if task.get("tests") else None, "forbidden": [], "status": None,
+           "attempts": None,
            "tokens": None, "elapsed_ms": None, "tokens_per_s": None, "mask_us_per_token": None,
            "report_source": None, "fill_json": None, "stderr_tail": None}
 
@@ -514,6 +521,8 @@ def measure_task(task, mode, args, ctx):
             rec["stderr_tail"] = "fill changed the file outside the hole's body\n" + err.strip()[-1000:]
             return rec
         body = now[len(prefix):len(now) - len(suffix)].decode("utf-8", errors="replace")
+        if report["body"] is not None:
+            rec["json_body_matches"] = report["body"] == body  # what fill says it wrote is what the file holds
         if rec["outcome"] != "filled":
             rec["outcome"] += "+written"
 
