@@ -554,7 +554,7 @@ def measure_task(task, mode, args, ctx):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated, of: {', '.join(MODES)}")
-    ap.add_argument("--limit", type=int, help="only the first N tasks")
+    ap.add_argument("--limit", type=int, help="only the first N tasks (of those left after the probes)")
     ap.add_argument("--max-tokens", type=int, default=192)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=ROOT / "target/quality")
@@ -572,8 +572,6 @@ def main():
     if not tasks_file.is_file():
         sys.exit(f"quality: no {tasks_file}; run benches/quality/prepare.py first")
     tasks = [json.loads(l) for l in tasks_file.read_text().splitlines() if l.strip()]
-    if args.limit is not None:
-        tasks = tasks[:args.limit]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -636,6 +634,8 @@ def main():
         excluded.append(f"{len(dead)} task(s) whose function is not compiled here (`cfg`), so any body builds: "
                         f"{names}")
         tasks = [t for t in tasks if t["probe"]["compiled"]]
+    if args.limit is not None:
+        tasks = tasks[:args.limit]
     if not tasks:
         sys.exit("quality: no task left to run")
 
