@@ -4,6 +4,11 @@
 //! `cargo bench -p maze --features local`. criterion's throughput lines are tokens per second. At the end, a
 //! summary measured in the same run, alternating the two arms: medians and the constrained/unconstrained ratio.
 //! Set `MAZE_BENCH_Q4_1=1` to add the model as shipped (Q4_1, no requantization) to that summary.
+//!
+//! Then the constrained/unconstrained comparison of issue 6, also alternating in one process: the quickstart's
+//! task (the body of examples/inventory's `Stock::take`, its extracted constraints compiled by braid, the checker
+//! from maze's cache) against the same model, prompt and budget without a checker. Compared per sampled token (the
+//! checker's forced header tokens go through the model in one batch and would flatter the constrained rate).
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -80,6 +85,88 @@ fn bench(c: &mut Criterion) {
     let mut shipped =
         if std::env::var_os("MAZE_BENCH_Q4_1").is_some_and(|v| v == "1") { load(Requantize::Never) } else { None };
     summary(&mut backend, shipped.as_mut(), &prefill, &decode);
+    constrained_vs_unconstrained(&mut backend);
+}
+
+/// The constraints `ananke extract examples/inventory` finds.
+fn inventory_set() -> ananke_core::ConstraintSet {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/inventory/src");
+    let files: Vec<(String, Vec<u8>)> = ["lib.rs", "error.rs", "stock.rs"]
+        .iter()
+        .map(|f| (format!("src/{f}"), std::fs::read(format!("{dir}/{f}")).expect("examples/inventory is there")))
+        .collect();
+    let sources: Vec<clew::Source<'_>> = files.iter().map(|(p, b)| clew::Source::new(p, b)).collect();
+    clew::extract(&sources, &clew::ExtractConfig::default(), &clew::MineConfig::default())
+}
+
+fn constrained_vs_unconstrained(backend: &mut LocalBackend) {
+    let config =
+        braid::CompileConfig::new(ananke_core::Language::Rust, braid::Target::FnBody { signature: "take".into() });
+    let set = inventory_set();
+    let ir = std::sync::Arc::new(braid::compile(&set, &config).expect("compiles"));
+    let layered = braid::BodyOptions { self_type: Some("Stock".into()), ..braid::BodyOptions::all() };
+    let ir_layers = std::sync::Arc::new(braid::compile(&set, &config.clone().with_body(layered)).expect("compiles"));
+    let identifiers = std::sync::Arc::new(braid::Identifiers::from_set(&set));
+    let cache = maze::ConstraintCache::default();
+    let vocab = backend.vocabulary().expect("a vocabulary").clone();
+    let id = backend.vocabulary_id().expect("an id");
+    let (compiled, _) = cache.get_or_build(&ir, &vocab, id).expect("builds");
+    let (compiled_layers, _) = cache.get_or_build(&ir_layers, &vocab, id).expect("builds");
+    let prompt = Prompt::user(
+        "Write the body of Stock::take: take units of an item out of stock, returning the units left, and fail with \
+         InventoryError::InsufficientStock without changing anything when there are not enough.",
+    );
+    let request = GenerateRequest::new(prompt, TOKENS);
+    let mut rows: [Vec<(f64, f64, f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..9 {
+        for (arm, row) in rows.iter_mut().enumerate() {
+            let mut checker = if arm == 2 { compiled_layers.checker() } else { compiled.checker() };
+            if arm == 2 {
+                checker.set_budget(Some(TOKENS));
+                checker.set_identifiers(std::sync::Arc::clone(&identifiers));
+            }
+            let constraint: Option<&mut dyn TokenConstraint> = if arm > 0 { Some(&mut checker) } else { None };
+            let g = backend.generate(&request, constraint, &mut |_| ControlFlow::Continue(())).expect("generates");
+            let t = &g.timings;
+            // The first round warms the checker's mask memo (a cache hit in serving): kept out of the medians.
+            if round > 0 {
+                row.push((
+                    t.sampled_tokens_per_s(),
+                    t.decode_tokens_per_s(),
+                    t.mask_per_sampled_token().as_secs_f64() * 1e6,
+                    (t.generated_tokens - t.forced_tokens) as f64,
+                ));
+            }
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let best = |v: Vec<f64>| v.into_iter().fold(0.0, f64::max);
+    eprintln!("\nmaze bench: Stock::take, 64-token budget, 8 alternating rounds after a warm-up round");
+    eprintln!(
+        "  {:<28} {:>24} {:>16} {:>18} {:>8}",
+        "", "sampled tok/s med/best", "all tok/s med", "mask µs/sampled", "sampled"
+    );
+    let mut sampled_median = Vec::new();
+    let mut sampled_best = Vec::new();
+    for (name, r) in ["unconstrained", "braces + bans (cached)", "syntax+budget+identifiers"].iter().zip(&rows) {
+        let (sm, sb) = (median(r.iter().map(|x| x.0).collect()), best(r.iter().map(|x| x.0).collect()));
+        let all = median(r.iter().map(|x| x.1).collect());
+        let mask = median(r.iter().map(|x| x.2).collect());
+        let n = median(r.iter().map(|x| x.3).collect());
+        sampled_median.push(sm);
+        sampled_best.push(sb);
+        eprintln!("  {name:<28} {sm:>12.1} / {sb:>7.1} {all:>16.1} {mask:>18.1} {n:>8.0}");
+    }
+    for (arm, name) in [(1, "braces + bans"), (2, "all layers")] {
+        eprintln!(
+            "  {name} / unconstrained, per sampled token: {:.3} median, {:.3} best",
+            sampled_median[arm] / sampled_median[0],
+            sampled_best[arm] / sampled_best[0]
+        );
+    }
 }
 
 /// One arm's measurements of one round.
