@@ -109,7 +109,12 @@ fn declaration_keywords(language: Language, kind: SymbolKind) -> Option<(&'stati
 /// `None` when the language has no declaration keyword for the kind.
 pub(crate) fn naming_ban(language: Language, kind: SymbolKind, style: NamingStyle) -> Option<Ban> {
     let (keywords, skipped) = declaration_keywords(language, kind)?;
-    let bad = bad_identifier(style, skipped);
+    let mut bad = bad_identifier(style, skipped);
+    // After Rust's `let`, a capitalized word starts a pattern (`let Some(x) = ...`, `if let Ok(v)`,
+    // `let Point { x, .. } = p`), not a variable's name: a snake_case ban judges lower-case starts only.
+    if language == Language::Rust && kind == SymbolKind::Variable && style == NamingStyle::SnakeCase {
+        bad = "_*[a-z0-9][a-z0-9_]*[A-Z]|_+[0-9]".to_owned();
+    }
     // Rust's `let mut x` / `static mut X`: the optional modifier is part of the declaration, not its name.
     let modifier = if skipped.contains(&"mut") { format!("(?:mut{WS1})?") } else { String::new() };
     let pattern = format!("{NON_WORD}(?:{keywords}){WS1}{modifier}(?:{bad})");
@@ -309,6 +314,8 @@ mod tests {
         assert!(re.is_match("{ let fooBar = 1; }"));
         assert!(re.is_match("{ let mut fooBar = 1; }"));
         assert!(!re.is_match("{ let foo_bar = 1; let mut x = 2; }"));
+        // Patterns after `let` are not names.
+        assert!(!re.is_match("{ if let Some(x) = y { } let Point { x, .. } = p; while let Ok(v) = r { } }"));
         let ban = naming_ban(Language::Rust, SymbolKind::Constant, NamingStyle::ScreamingSnakeCase).unwrap();
         let re = regex::Regex::new(&ban.pattern).unwrap();
         assert!(re.is_match("{ const max: u8 = 1; }"));

@@ -308,8 +308,20 @@ impl Pipeline {
             };
             // Without a checker, a fn body ends where its braces balance: stop there, as a harness would cut it.
             let cut_body = checker.is_none() && grammar.is_none() && is_fn_body(&task.compile.target);
+            // And a text prompt ends with the header and `{`, which a checker would have forced: the model writes
+            // the body, as it does under constraints.
+            let header = match (&ir.target, &request.prompt) {
+                (Target::FnBody { signature }, Prompt::Text(_)) if cut_body => {
+                    Some(format!("{} {{", signature.trim_end()))
+                }
+                _ => None,
+            };
+            let mut request = request;
+            if let (Some(h), Prompt::Text(p)) = (&header, &mut request.prompt) {
+                p.push_str(h);
+            }
             let constraint: Option<&mut dyn TokenConstraint> = checker.as_mut().map(|c| c as &mut dyn TokenConstraint);
-            let mut text = String::new();
+            let mut text = if header.is_some() { "{".to_owned() } else { String::new() };
             let mut body_end = None;
             let mut watch = |event: &TokenEvent<'_>| {
                 let flow = on_token(event);
@@ -324,6 +336,9 @@ impl Pipeline {
             };
             let mut generation = backend.generate(&request, constraint, &mut watch)?;
             self.record(&generation);
+            if let Some(h) = &header {
+                generation.text.insert_str(0, h);
+            }
             if let Some(end) = cut_body.then(|| balanced_body_end(&generation.text)).flatten() {
                 generation.text.truncate(end);
             }

@@ -314,11 +314,12 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
                 "redraws": outcome.attempts.iter().map(|a| a.generation.timings.redraws).sum::<u64>(),
                 "violations": last.violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>(),
                 "problems": last.problems,
+                // The layers in effect (each needs token-level enforcement; budget and identifiers need syntax).
                 "layers": {
                     "token_level": config.layers.token_level,
-                    "syntax": config.layers.syntax,
-                    "budget": config.layers.budget,
-                    "identifiers": config.layers.identifiers,
+                    "syntax": config.layers.token_level && config.layers.syntax,
+                    "budget": config.layers.token_level && config.layers.budget,
+                    "identifiers": config.layers.token_level && config.layers.identifiers,
                     "verify": args.verify == VerifyKind::Cargo,
                 },
             });
