@@ -109,12 +109,13 @@ fn declaration_keywords(language: Language, kind: SymbolKind) -> Option<(&'stati
 /// `None` when the language has no declaration keyword for the kind.
 pub(crate) fn naming_ban(language: Language, kind: SymbolKind, style: NamingStyle) -> Option<Ban> {
     let (keywords, skipped) = declaration_keywords(language, kind)?;
-    let mut bad = bad_identifier(style, skipped);
     // After Rust's `let`, a capitalized word starts a pattern (`let Some(x) = ...`, `if let Ok(v)`,
     // `let Point { x, .. } = p`), not a variable's name: a snake_case ban judges lower-case starts only.
-    if language == Language::Rust && kind == SymbolKind::Variable && style == NamingStyle::SnakeCase {
-        bad = "_*[a-z0-9][a-z0-9_]*[A-Z]|_+[0-9]".to_owned();
-    }
+    let bad = if language == Language::Rust && kind == SymbolKind::Variable && style == NamingStyle::SnakeCase {
+        "_*[a-z0-9][a-z0-9_]*[A-Z]|_+[0-9]".to_owned()
+    } else {
+        bad_identifier(style, skipped)
+    };
     // Rust's `let mut x` / `static mut X`: the optional modifier is part of the declaration, not its name.
     let modifier = if skipped.contains(&"mut") { format!("(?:mut{WS1})?") } else { String::new() };
     let pattern = format!("{NON_WORD}(?:{keywords}){WS1}{modifier}(?:{bad})");
