@@ -63,6 +63,9 @@ fi
 step "fetching the embedded model (maze's model tests and the CLI's fill test run it)"
 scripts/fetch-model.sh >/dev/null
 
+step "fetching the Llama-3.1 and Qwen3 tokenizers (braid's checker tests run on them too)"
+scripts/fetch-tokenizers.sh >/dev/null || echo "warning: tokenizers not fetched: braid's tests on them will say SKIPPED" >&2
+
 step "cargo test"
 # maze runs next with its model and HTTP tests; the CLI enables maze's `local` and `openai` features, so the
 # maze library built here is the one those tests use.
