@@ -1001,6 +1001,20 @@ pub(crate) struct Pos {
     pub tokens: u32,
 }
 
+impl Pos {
+    /// Becomes a copy of `p`, reusing this position's stack allocation.
+    fn reset_from(&mut self, p: &Pos) {
+        self.header = p.header;
+        self.lex = p.lex;
+        self.stack.clear();
+        self.stack.extend_from_slice(&p.stack);
+        self.ban = p.ban;
+        self.text_len = p.text_len;
+        self.run_start = p.run_start;
+        self.tokens = p.tokens;
+    }
+}
+
 /// Why bytes cannot follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fail {
@@ -1313,6 +1327,11 @@ impl SyntaxEngine {
 
     /// An upper bound on the bytes (so the tokens, every byte being a token) that complete the output.
     pub(crate) fn remaining(&self, p: &Pos) -> u32 {
+        self.remaining_with(p, &mut Vec::new())
+    }
+
+    /// [`Self::remaining`] with working space reused between calls.
+    fn remaining_with(&self, p: &Pos, scratch: &mut Vec<Frame>) -> u32 {
         if self.in_header(p) {
             // The rest of the header, ` {`, `}`.
             return (self.shared.header.len() - p.header as usize) as u32 + 3;
@@ -1321,7 +1340,7 @@ impl SyntaxEngine {
             return 0;
         }
         let (g, lx) = (crate::syntax::rust::grammar(), lexer::lexer());
-        crate::syntax::remaining(g, lx, &crate::syntax::rust_needs().0, p.lex, &p.stack)
+        crate::syntax::remaining(g, lx, &crate::syntax::rust_needs().0, p.lex, &p.stack, scratch)
     }
 
     /// The syntax mask cut to the tokens after which the body still fits in `left` tokens. Never empty: when no
@@ -1330,13 +1349,16 @@ impl SyntaxEngine {
         let index = Arc::clone(&self.shared.index);
         let vocab = index.vocabulary();
         let mut out = TokenMask::new(index.len());
+        // One position and one scratch stack reused for every token: no allocation per token.
+        let mut q = p.clone();
+        let mut scratch = Vec::with_capacity(p.stack.len() + 32);
         for t in self.mask.iter() {
             if vocab.is_special(t) {
                 out.allow(t);
                 continue;
             }
-            let mut q = p.clone();
-            if self.advance(&mut q, vocab.token_bytes(t)).is_ok() && self.remaining(&q) < left {
+            q.reset_from(p);
+            if self.advance(&mut q, vocab.token_bytes(t)).is_ok() && self.remaining_with(&q, &mut scratch) < left {
                 out.allow(t);
             }
         }

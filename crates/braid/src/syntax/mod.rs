@@ -138,23 +138,30 @@ impl Config {
     /// cheapest kind the parser takes, then the shortest completion of every frame on the stack (`need`, which
     /// charges a separator before every lexeme that could merge with the one before it).
     pub(crate) fn remaining(&self, g: &Grammar, lx: &Lexer, need: &[u32]) -> u32 {
-        remaining(g, lx, need, self.lex, &self.stack)
+        remaining(g, lx, need, self.lex, &self.stack, &mut Vec::new())
     }
 }
 
 /// [`Config::remaining`] of a lexer state and a stack.
-pub(crate) fn remaining(g: &Grammar, lx: &Lexer, need: &[u32], lex: LexState, stack: &[Frame]) -> u32 {
+/// `scratch` is working space (reused between calls to save allocations).
+pub(crate) fn remaining(
+    g: &Grammar,
+    lx: &Lexer,
+    need: &[u32],
+    lex: LexState,
+    stack: &[Frame],
+    scratch: &mut Vec<Frame>,
+) -> u32 {
     let base = |stack: &[Frame]| stack.iter().map(|&f| need[f as usize]).fold(0u32, u32::saturating_add);
     if lx.region[lex as usize] == lexer::Region::Boundary {
         return base(stack);
     }
     let mut best = u32::MAX;
-    let mut scratch = Vec::with_capacity(stack.len() + 8);
     for &(k, d) in &lx.finish[lex as usize] {
         scratch.clear();
         scratch.extend_from_slice(stack);
-        if process(g, &mut scratch, k).is_ok() {
-            best = best.min(u32::from(d).saturating_add(base(&scratch)));
+        if process(g, scratch, k).is_ok() {
+            best = best.min(u32::from(d).saturating_add(base(scratch)));
         }
     }
     best
