@@ -1352,13 +1352,43 @@ impl SyntaxEngine {
         // One position and one scratch stack reused for every token: no allocation per token.
         let mut q = p.clone();
         let mut scratch = Vec::with_capacity(p.stack.len() + 32);
+        // A token of identifier characters (after at most one leading space) emits no lexeme past that space: the
+        // parser's stack is the one before it (or after the space), so the bound depends only on the lexer state the
+        // token ends in. Memoized per (leading space, end state); any other token is advanced in full.
+        let lx = lexer::lexer();
+        let spaced = {
+            let mut s = p.clone();
+            self.advance(&mut s, b" ").is_ok().then_some(s)
+        };
+        let mut by_end: HashMap<(bool, LexState), bool> = HashMap::new();
         for t in self.mask.iter() {
             if vocab.is_special(t) {
                 out.allow(t);
                 continue;
             }
+            let bytes = vocab.token_bytes(t);
+            let (space, word) = match bytes.split_first() {
+                Some((b' ', rest)) => (true, rest),
+                _ => (false, bytes),
+            };
+            let base = if space { spaced.as_ref() } else { Some(p) };
+            if let Some(base) = base
+                && !word.is_empty()
+                && word.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                && let Some(end) = quiet_steps(lx, base.lex, word)
+            {
+                let fits = *by_end.entry((space, end)).or_insert_with(|| {
+                    q.reset_from(base);
+                    q.lex = end;
+                    self.remaining_with(&q, &mut scratch) < left
+                });
+                if fits {
+                    out.allow(t);
+                }
+                continue;
+            }
             q.reset_from(p);
-            if self.advance(&mut q, vocab.token_bytes(t)).is_ok() && self.remaining_with(&q, &mut scratch) < left {
+            if self.advance(&mut q, bytes).is_ok() && self.remaining_with(&q, &mut scratch) < left {
                 out.allow(t);
             }
         }
@@ -1662,4 +1692,17 @@ fn role_name(role: Role) -> &'static str {
         Role::Type => "type",
         Role::Path => "path segment",
     }
+}
+
+/// The lexer state after `bytes` from `state` when no byte completes a lexeme (`None` when one does, or the lexer
+/// refuses a byte).
+fn quiet_steps(lx: &Lexer, mut state: LexState, bytes: &[u8]) -> Option<LexState> {
+    for &b in bytes {
+        let step = lx.step(state, b)?;
+        if step.emit.iter().any(|&k| k != NO_KIND) {
+            return None;
+        }
+        state = step.next;
+    }
+    Some(state)
 }
