@@ -17,9 +17,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ananke_core::{Constraint, ConstraintSet, Language, NamingStyle, Provenance, Rule, Scope, SymbolKind};
+#[path = "../tests/ruleset/mod.rs"]
+mod ruleset;
+
+use ananke_core::{ConstraintSet, Language, Rule};
 use braid::{BodyOptions, Checker, CompileConfig, ConstraintIR, MaskTimes, Target, Tiktoken, VocabIndex, Vocabulary};
 use criterion::{Criterion, criterion_group};
+use ruleset::user;
 
 const REPEATS: usize = 5;
 
@@ -67,36 +71,6 @@ const TS_BODY: &str = r"{
 const JSON_SAMPLE: &str =
     r#"{"name": "billing-api", "port": 8443, "tags": ["payments", "internal", "eu-west-1"], "enabled": true}"#;
 
-fn user(rule: Rule) -> Constraint {
-    Constraint::new(rule, Scope::default(), Provenance::user())
-}
-
-fn code_rules() -> ConstraintSet {
-    let mut set = ConstraintSet::new();
-    for callee in [
-        "unwrap",
-        "expect",
-        "panic!",
-        "mem::transmute",
-        "todo!",
-        "unimplemented!",
-        "unreachable!",
-        "eval",
-        "exec",
-        "system",
-    ] {
-        set.insert(user(Rule::ForbidCall { callee: callee.into() }));
-    }
-    for (target, style) in [
-        (SymbolKind::Variable, NamingStyle::SnakeCase),
-        (SymbolKind::Function, NamingStyle::SnakeCase),
-        (SymbolKind::Type, NamingStyle::PascalCase),
-    ] {
-        set.insert(user(Rule::Naming { target, style }));
-    }
-    set
-}
-
 struct Case {
     grammar: &'static str,
     ir: ConstraintIR,
@@ -105,12 +79,12 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let rust = braid::compile(
-        &code_rules(),
+        &ruleset::rules(),
         &CompileConfig::new(Language::Rust, Target::FnBody { signature: RUST_HEADER.into() }),
     )
     .expect("compiles");
     let ts = braid::compile(
-        &code_rules(),
+        &ruleset::rules(),
         &CompileConfig::new(Language::TypeScript, Target::FnBody { signature: TS_HEADER.into() }),
     )
     .expect("compiles");
@@ -130,7 +104,7 @@ fn cases() -> Vec<Case> {
     }));
     let json = braid::compile(&schema, &CompileConfig::new(Language::Rust, Target::Json)).expect("compiles");
     let rust_syntax = braid::compile(
-        &code_rules(),
+        &ruleset::rules(),
         &CompileConfig::new(Language::Rust, Target::FnBody { signature: RUST_HEADER.into() })
             .with_body(BodyOptions::syntax()),
     )

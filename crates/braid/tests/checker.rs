@@ -12,11 +12,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use ananke_core::{Constraint, ConstraintSet, Language, NamingStyle, Provenance, Rule, Scope, SymbolKind};
+mod ruleset;
+
+use ananke_core::{ConstraintSet, Language, Rule};
 use braid::{Checker, CompileConfig, ConstraintIR, Target, Tiktoken, VocabIndex, Vocabulary};
 use llguidance::api::TopLevelGrammar;
 use llguidance::{Matcher, ParserFactory};
 use proptest::prelude::*;
+use ruleset::{rules, user};
 
 fn cache_dir() -> PathBuf {
     match std::env::var_os("ANANKE_CACHE") {
@@ -84,38 +87,6 @@ fn greedy(index: &VocabIndex, mut bytes: &[u8]) -> Vec<u32> {
         bytes = &bytes[n..];
     }
     out
-}
-
-fn user(rule: Rule) -> Constraint {
-    Constraint::new(rule, Scope::default(), Provenance::user())
-}
-
-const CALLEES: [&str; 10] = [
-    "unwrap",
-    "expect",
-    "panic!",
-    "mem::transmute",
-    "todo!",
-    "unimplemented!",
-    "unreachable!",
-    "eval",
-    "exec",
-    "system",
-];
-
-fn rules() -> ConstraintSet {
-    let mut set = ConstraintSet::new();
-    for callee in CALLEES {
-        set.insert(user(Rule::ForbidCall { callee: callee.into() }));
-    }
-    for (target, style) in [
-        (SymbolKind::Variable, NamingStyle::SnakeCase),
-        (SymbolKind::Function, NamingStyle::SnakeCase),
-        (SymbolKind::Type, NamingStyle::PascalCase),
-    ] {
-        set.insert(user(Rule::Naming { target, style }));
-    }
-    set
 }
 
 fn ir(language: Language, header: &str) -> ConstraintIR {

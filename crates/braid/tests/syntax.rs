@@ -10,8 +10,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use ananke_core::{Constraint, ConstraintSet, Language, NamingStyle, Provenance, Rule, Scope, SymbolKind};
+mod ruleset;
+
+use ananke_core::{ConstraintSet, Language, Rule};
 use braid::{BodyOptions, Checker, CompileConfig, ConstraintIR, Target, Tiktoken, VocabIndex, Vocabulary};
+use ruleset::{rules, user};
 
 fn cache_dir() -> PathBuf {
     match std::env::var_os("ANANKE_CACHE") {
@@ -71,38 +74,6 @@ fn vocabularies() -> Vec<(&'static str, &'static Arc<VocabIndex>)> {
 
 fn tokenize(index: &VocabIndex, text: &str) -> Vec<u32> {
     index.encode(text)
-}
-
-fn user(rule: Rule) -> Constraint {
-    Constraint::new(rule, Scope::default(), Provenance::user())
-}
-
-const CALLEES: [&str; 10] = [
-    "unwrap",
-    "expect",
-    "panic!",
-    "mem::transmute",
-    "todo!",
-    "unimplemented!",
-    "unreachable!",
-    "eval",
-    "exec",
-    "system",
-];
-
-fn rules() -> ConstraintSet {
-    let mut set = ConstraintSet::new();
-    for callee in CALLEES {
-        set.insert(user(Rule::ForbidCall { callee: callee.into() }));
-    }
-    for (target, style) in [
-        (SymbolKind::Variable, NamingStyle::SnakeCase),
-        (SymbolKind::Function, NamingStyle::SnakeCase),
-        (SymbolKind::Type, NamingStyle::PascalCase),
-    ] {
-        set.insert(user(Rule::Naming { target, style }));
-    }
-    set
 }
 
 const HEADER: &str = "pub fn parse_port(text: &str) -> Result<u16, String>";

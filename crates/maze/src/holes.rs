@@ -140,6 +140,8 @@ pub struct FillConfig {
     pub replace_partial: bool,
     /// The enforcement layers (all on by default; each can be switched off to compare).
     pub layers: Layers,
+    /// The names a body may use (the identifier layer); `None`: those of the constraint set and the file.
+    pub identifiers: Option<Arc<braid::Identifiers>>,
 }
 
 /// The enforcement layers of a fill, each switchable so their effect can be measured (`benches/quality`).
@@ -172,6 +174,7 @@ impl Default for FillConfig {
             context_bytes: 1500,
             replace_partial: false,
             layers: Layers::default(),
+            identifiers: None,
         }
     }
 }
@@ -234,9 +237,11 @@ pub fn fill_task(
         body_only: true,
     };
     let identifiers = config.layers.identifiers.then(|| {
-        let mut ids = braid::Identifiers::from_set(&set);
-        ids.add_source(text);
-        Arc::new(ids)
+        config.identifiers.clone().unwrap_or_else(|| {
+            let mut ids = braid::Identifiers::from_set(&set);
+            ids.add_source(text);
+            Arc::new(ids)
+        })
     });
     Ok(Task {
         prompt,

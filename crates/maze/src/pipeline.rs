@@ -327,7 +327,10 @@ impl Pipeline {
                 let flow = on_token(event);
                 if cut_body && body_end.is_none() {
                     text.push_str(&String::from_utf8_lossy(event.bytes));
-                    body_end = balanced_body_end(&text);
+                    // Only a `}` can close the body: rescan then.
+                    if event.bytes.contains(&b'}') {
+                        body_end = balanced_body_end(&text);
+                    }
                     if body_end.is_some() {
                         return ControlFlow::Break(());
                     }

@@ -123,34 +123,6 @@ impl Verify for CargoVerify {
     }
 }
 
-/// Every identifier of the project's Rust sources (the `target` directory and hidden ones skipped).
-fn project_identifiers(root: &Path, set: &ConstraintSet) -> Identifiers {
-    let mut ids = Identifiers::from_set(set);
-    let mut dirs = vec![root.to_path_buf()];
-    let mut files = 0;
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || name == "target" {
-                continue;
-            }
-            if path.is_dir() {
-                dirs.push(path);
-            } else if name.ends_with(".rs")
-                && files < 5000
-                && let Ok(text) = std::fs::read_to_string(&path)
-            {
-                files += 1;
-                ids.add_source(&text);
-            }
-        }
-    }
-    ids
-}
-
 /// `FILE[:LINE]`.
 fn parse_target(target: &str) -> (PathBuf, Option<u32>) {
     if let Some((file, line)) = target.rsplit_once(':')
@@ -220,7 +192,8 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
 
     let started = Instant::now();
     let mut set = ConstraintSet::new();
-    set.extend(generate::extract(std::slice::from_ref(&root), Some(&root))?);
+    let (extracted, sources) = generate::extract_files(std::slice::from_ref(&root), Some(&root))?;
+    set.extend(extracted);
     set.extend(generate::load_constraints(&args.constraints, &[], args.config.as_deref(), args.no_config, &root)?);
     eprintln!(
         "fill: {} constraint(s) from {} in {:.2} s; {} hole(s) to fill in {rel}",
@@ -243,8 +216,19 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
         replace_partial: args.replace_partial,
         context_bytes: args.context_bytes,
         layers: args.layers.layers(),
+        identifiers: None,
     };
-    let identifiers = config.layers.identifiers.then(|| Arc::new(project_identifiers(&root, &set)));
+    // The identifier layer knows every name of the project's sources (read once, by the extraction above).
+    let config = FillConfig {
+        identifiers: config.layers.identifiers.then(|| {
+            let mut ids = Identifiers::from_set(&set);
+            for (_, bytes) in &sources {
+                ids.add_source(&String::from_utf8_lossy(bytes));
+            }
+            Arc::new(ids)
+        }),
+        ..config
+    };
     let json = args.format == generate::Format::Json;
     let mut text = original_text.clone();
     let mut failed = 0;
@@ -257,9 +241,6 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         let mut task = holes::fill_task(&rel, &text, site, &set, &config)?;
-        if let Some(ids) = &identifiers {
-            task.identifiers = Some(Arc::clone(ids));
-        }
         if args.verify == VerifyKind::Cargo {
             task.verify = Some(Arc::new(CargoVerify {
                 file: absolute.clone(),

@@ -248,15 +248,23 @@ pub fn load_constraints(
 /// Extracts and mines the source files under `paths`, each named as the walk shows it, or relative to `base` when
 /// given (so that a project's files are named the same whatever directory the command runs from).
 pub fn extract(paths: &[PathBuf], base: Option<&Path>) -> anyhow::Result<ConstraintSet> {
+    Ok(extract_files(paths, base)?.0)
+}
+
+/// Files read for extraction: `(name, bytes)`.
+pub type SourceFiles = Vec<(String, Vec<u8>)>;
+
+/// [`extract`], and the files it read, for callers that need the sources too.
+pub fn extract_files(paths: &[PathBuf], base: Option<&Path>) -> anyhow::Result<(ConstraintSet, SourceFiles)> {
     let (found, _problems) = walk::files(paths, &WalkOptions::default())?;
     let name = |f: &walk::Found| match base.and_then(|b| f.path.strip_prefix(b).ok()) {
         Some(rel) => rel.to_string_lossy().replace('\\', "/"),
         None => f.display.clone(),
     };
-    let files: Vec<(String, Vec<u8>)> =
-        found.iter().filter_map(|f| std::fs::read(&f.path).ok().map(|b| (name(f), b))).collect();
+    let files: SourceFiles = found.iter().filter_map(|f| std::fs::read(&f.path).ok().map(|b| (name(f), b))).collect();
     let sources: Vec<ananke::clew::Source<'_>> = files.iter().map(|(p, b)| ananke::clew::Source::new(p, b)).collect();
-    Ok(ananke::extract_sources(&sources))
+    let set = ananke::extract_sources(&sources);
+    Ok((set, files))
 }
 
 /// One generation's parameters (from the arguments, or a batch line).

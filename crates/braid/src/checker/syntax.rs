@@ -765,39 +765,11 @@ impl SyntaxWalker<'_> {
     }
 
     fn root(&self, memo: &Mutex<SyntaxMemo>, frame: Frame, syn: Syn, stats: &mut WalkStats) -> Arc<Walk> {
-        if let Some(w) = lock(memo).roots.get(&(frame, syn)) {
-            stats.reused += 1;
-            return Arc::clone(w);
-        }
-        let (walk, nodes) = self.root_walk(frame, syn);
-        stats.walks += 1;
-        stats.nodes += nodes;
-        let walk = Arc::new(walk);
-        let mut m = lock(memo);
-        m.bytes += walk.bytes();
-        if m.bytes > MEMO_BYTES {
-            *m = SyntaxMemo::default();
-        }
-        m.roots.insert((frame, syn), Arc::clone(&walk));
-        walk
+        memoized(memo, |m| &mut m.roots, (frame, syn), stats, || self.root_walk(frame, syn))
     }
 
     fn resumed(&self, memo: &Mutex<SyntaxMemo>, s: Susp, frame: Frame, stats: &mut WalkStats) -> Arc<Walk> {
-        if let Some(w) = lock(memo).resumes.get(&(s, frame)) {
-            stats.reused += 1;
-            return Arc::clone(w);
-        }
-        let (walk, nodes) = self.resume_walk(s, frame);
-        stats.walks += 1;
-        stats.nodes += nodes;
-        let walk = Arc::new(walk);
-        let mut m = lock(memo);
-        m.bytes += walk.bytes();
-        if m.bytes > MEMO_BYTES {
-            *m = SyntaxMemo::default();
-        }
-        m.resumes.insert((s, frame), Arc::clone(&walk));
-        walk
+        memoized(memo, |m| &mut m.resumes, (s, frame), stats, || self.resume_walk(s, frame))
     }
 
     fn resolve(
@@ -823,6 +795,32 @@ impl SyntaxWalker<'_> {
             self.resolve(memo, &r, rest, mask, stats);
         }
     }
+}
+
+/// A walk from one of the memo's tables, computed and recorded on a miss (the whole memo starts over past
+/// [`MEMO_BYTES`]).
+fn memoized<K: std::hash::Hash + Eq>(
+    memo: &Mutex<SyntaxMemo>,
+    table: impl Fn(&mut SyntaxMemo) -> &mut HashMap<K, Arc<Walk>>,
+    key: K,
+    stats: &mut WalkStats,
+    compute: impl FnOnce() -> (Walk, u64),
+) -> Arc<Walk> {
+    if let Some(w) = table(&mut lock(memo)).get(&key) {
+        stats.reused += 1;
+        return Arc::clone(w);
+    }
+    let (walk, nodes) = compute();
+    stats.walks += 1;
+    stats.nodes += nodes;
+    let walk = Arc::new(walk);
+    let mut m = lock(memo);
+    m.bytes += walk.bytes();
+    if m.bytes > MEMO_BYTES {
+        *m = SyntaxMemo::default();
+    }
+    table(&mut m).insert(key, Arc::clone(&walk));
+    walk
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
