@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ananke_core::{ConstraintSet, OwnerKind, Rule};
+use ananke_core::{ConstraintSet, MemberKind, OwnerKind, Rule, TypeShapeKind};
 
 /// Names of the standard library a body commonly uses: prelude types and traits, their common methods and
 /// associated functions, modules, primitive types, macros and keywords (so a keyword being typed is a known
@@ -80,12 +80,307 @@ ref return static struct trait true type unsafe use where while
 const UNIVERSAL_MEMBERS: &str = "clone clone_from to_owned to_string into try_into as_ref as_mut borrow borrow_mut
 eq ne cmp partial_cmp lt le gt ge max min clamp hash fmt default iter into_iter len is_empty";
 
+/// The methods of the standard library's common types, by [`std_key`]: what `x.` may name when `x` has one of
+/// these types (with [`UNIVERSAL_MEMBERS`], what `Deref` adds, see [`STD_DEREF`], and the methods of the set's
+/// traits). Generous on purpose: a method left out here is one the body cannot call.
+const STD_MEMBERS: &[(&str, &str)] = &[
+    (
+        "str",
+        "len is_empty as_bytes as_bytes_mut as_ptr as_mut_ptr as_str bytes chars char_indices lines split
+        split_whitespace split_ascii_whitespace split_terminator split_inclusive rsplit rsplit_terminator splitn
+        rsplitn split_once rsplit_once split_at split_at_mut split_at_checked matches rmatches match_indices
+        rmatch_indices find rfind contains starts_with ends_with strip_prefix strip_suffix trim trim_start trim_end
+        trim_matches trim_start_matches trim_end_matches trim_left trim_right trim_left_matches trim_right_matches
+        trim_ascii trim_ascii_start trim_ascii_end parse to_lowercase to_uppercase to_ascii_lowercase
+        to_ascii_uppercase make_ascii_lowercase make_ascii_uppercase eq_ignore_ascii_case is_ascii is_char_boundary
+        floor_char_boundary ceil_char_boundary replace replacen repeat get get_mut get_unchecked encode_utf16
+        escape_debug escape_default escape_unicode into_string into_boxed_str into_boxed_bytes",
+    ),
+    (
+        "String",
+        "new with_capacity capacity push push_str pop insert insert_str remove retain truncate clear drain reserve
+        reserve_exact shrink_to_fit shrink_to as_str as_mut_str into_bytes into_boxed_str as_mut_vec split_off extend
+        extend_from_within from_utf8 from_utf8_lossy write_str write_fmt write_char replace_range leak",
+    ),
+    (
+        "slice",
+        "len is_empty first first_mut last last_mut get get_mut get_unchecked get_unchecked_mut iter iter_mut windows
+        chunks chunks_exact chunks_mut chunks_exact_mut rchunks rchunks_exact chunk_by split split_mut splitn rsplit
+        rsplitn split_first split_last split_first_mut split_last_mut split_at split_at_mut split_at_checked
+        first_chunk last_chunk split_first_chunk split_last_chunk contains starts_with ends_with strip_prefix
+        strip_suffix binary_search binary_search_by binary_search_by_key partition_point sort sort_by sort_by_key
+        sort_by_cached_key sort_unstable sort_unstable_by sort_unstable_by_key select_nth_unstable is_sorted
+        is_sorted_by is_sorted_by_key reverse swap to_vec into_vec concat join copy_from_slice clone_from_slice
+        copy_within fill fill_with rotate_left rotate_right as_ptr as_mut_ptr repeat escape_ascii is_ascii
+        to_ascii_lowercase to_ascii_uppercase eq_ignore_ascii_case make_ascii_lowercase make_ascii_uppercase
+        trim_ascii trim_ascii_start trim_ascii_end utf8_chunks read read_exact read_to_end read_to_string map
+        each_ref each_mut as_slice as_mut_slice",
+    ),
+    (
+        "Vec",
+        "new with_capacity capacity push pop pop_if insert remove swap_remove truncate clear drain retain retain_mut
+        dedup dedup_by dedup_by_key extend extend_from_slice extend_from_within append split_off resize resize_with
+        reserve reserve_exact shrink_to_fit shrink_to as_slice as_mut_slice into_boxed_slice leak splice write
+        write_all write_fmt flush spare_capacity_mut",
+    ),
+    (
+        "VecDeque",
+        "new with_capacity capacity push_back push_front pop_back pop_front front back front_mut back_mut insert
+        remove swap truncate clear drain retain extend append split_off resize make_contiguous as_slices rotate_left
+        rotate_right range contains get get_mut iter iter_mut len is_empty",
+    ),
+    (
+        "Option",
+        "is_some is_none is_some_and is_none_or as_ref as_mut as_deref as_deref_mut as_slice map map_or map_or_else
+        ok_or ok_or_else and and_then or or_else xor filter take take_if replace insert get_or_insert
+        get_or_insert_with unwrap unwrap_or unwrap_or_else unwrap_or_default expect unwrap_unchecked zip unzip copied
+        cloned flatten iter iter_mut transpose inspect",
+    ),
+    (
+        "Result",
+        "is_ok is_err is_ok_and is_err_and ok err as_ref as_mut as_deref as_deref_mut map map_err map_or map_or_else
+        and and_then or or_else unwrap unwrap_or unwrap_or_else unwrap_or_default expect expect_err unwrap_err copied
+        cloned flatten iter iter_mut transpose inspect inspect_err",
+    ),
+    (
+        "int",
+        "checked_add checked_sub checked_mul checked_div checked_rem checked_neg checked_shl checked_shr checked_pow
+        checked_abs checked_div_euclid checked_rem_euclid checked_next_power_of_two checked_ilog2 checked_ilog10
+        checked_add_signed checked_sub_unsigned saturating_add saturating_sub saturating_mul saturating_div
+        saturating_pow saturating_neg saturating_abs saturating_add_signed wrapping_add wrapping_sub wrapping_mul
+        wrapping_div wrapping_rem wrapping_neg wrapping_shl wrapping_shr wrapping_pow wrapping_abs wrapping_add_signed
+        overflowing_add overflowing_sub overflowing_mul overflowing_neg overflowing_shl overflowing_shr
+        overflowing_pow pow abs signum is_positive is_negative rem_euclid div_euclid div_ceil next_multiple_of
+        abs_diff unsigned_abs leading_zeros trailing_zeros leading_ones trailing_ones count_ones count_zeros
+        rotate_left rotate_right swap_bytes reverse_bits to_be to_le to_be_bytes to_le_bytes to_ne_bytes
+        is_power_of_two next_power_of_two ilog ilog2 ilog10 isqrt midpoint cast_signed cast_unsigned is_ascii
+        is_ascii_digit is_ascii_alphabetic is_ascii_alphanumeric is_ascii_uppercase is_ascii_lowercase
+        is_ascii_whitespace is_ascii_punctuation is_ascii_hexdigit is_ascii_graphic is_ascii_control
+        to_ascii_lowercase to_ascii_uppercase eq_ignore_ascii_case make_ascii_lowercase make_ascii_uppercase
+        escape_ascii as_ascii",
+    ),
+    (
+        "float",
+        "abs signum floor ceil round round_ties_even trunc fract sqrt cbrt powi powf exp exp2 exp_m1 ln ln_1p log
+        log2 log10 sin cos tan asin acos atan atan2 sin_cos sinh cosh tanh asinh acosh atanh hypot mul_add is_nan
+        is_infinite is_finite is_normal is_subnormal is_sign_positive is_sign_negative to_bits to_degrees to_radians
+        recip copysign total_cmp rem_euclid div_euclid classify to_be_bytes to_le_bytes to_ne_bytes",
+    ),
+    (
+        "char",
+        "is_alphabetic is_alphanumeric is_numeric is_whitespace is_uppercase is_lowercase is_control is_digit
+        to_digit is_ascii is_ascii_digit is_ascii_alphabetic is_ascii_alphanumeric is_ascii_uppercase
+        is_ascii_lowercase is_ascii_whitespace is_ascii_punctuation is_ascii_hexdigit is_ascii_graphic
+        is_ascii_control to_ascii_lowercase to_ascii_uppercase to_lowercase to_uppercase eq_ignore_ascii_case
+        make_ascii_lowercase make_ascii_uppercase len_utf8 len_utf16 encode_utf8 encode_utf16 escape_debug
+        escape_default escape_unicode",
+    ),
+    ("bool", "then then_some"),
+    (
+        "Iterator",
+        "next size_hint count last nth step_by chain zip map for_each filter filter_map enumerate peekable skip_while
+        take_while map_while skip take scan flat_map flatten fuse inspect by_ref collect partition fold try_fold
+        try_for_each reduce all any find find_map position rposition max min max_by_key max_by min_by_key min_by rev
+        unzip copied cloned cycle sum product is_sorted next_back rfind rfold nth_back peek next_if next_if_eq",
+    ),
+    (
+        "Formatter",
+        "write_str write_fmt write_char pad pad_integral debug_struct debug_tuple debug_list debug_set debug_map
+        alternate width precision fill align sign_plus sign_minus sign_aware_zero_pad",
+    ),
+    (
+        "Path",
+        "join parent file_name file_stem extension exists is_file is_dir is_symlink is_absolute is_relative to_str
+        to_string_lossy to_path_buf components iter display starts_with ends_with with_extension with_file_name
+        strip_prefix metadata symlink_metadata canonicalize read_dir read_link as_os_str has_root ancestors
+        into_path_buf try_exists",
+    ),
+    ("PathBuf", "push pop set_extension set_file_name as_path into_os_string into_boxed_path capacity clear"),
+    (
+        "OsStr",
+        "to_str to_string_lossy to_os_string len is_empty as_encoded_bytes to_ascii_lowercase to_ascii_uppercase
+        eq_ignore_ascii_case is_ascii display",
+    ),
+    ("OsString", "push into_string as_os_str capacity clear reserve into_encoded_bytes"),
+    (
+        "map",
+        "new with_capacity insert get get_mut remove remove_entry contains_key entry keys values values_mut iter
+        iter_mut len is_empty clear drain retain extend into_keys into_values get_key_value reserve capacity
+        first_key_value last_key_value pop_first pop_last range range_mut append split_off try_insert",
+    ),
+    (
+        "set",
+        "new with_capacity insert contains remove get take len is_empty iter clear drain retain union intersection
+        difference symmetric_difference is_subset is_superset is_disjoint extend replace first last pop_first
+        pop_last range append split_off reserve capacity",
+    ),
+];
+
+/// Types whose values also have another type's methods (by `Deref` or unsizing), by [`std_key`].
+const STD_DEREF: &[(&str, &str)] =
+    &[("String", "str"), ("Vec", "slice"), ("PathBuf", "Path"), ("OsString", "OsStr"), ("array", "slice")];
+
+/// Functions callable by a bare name without an import: the prelude's (`drop`) and what a body commonly
+/// brings in with `use` from std (`min`, `max`, `swap`, `replace`, `take`, `size_of`, `from_fn`...).
+const STD_FUNCTIONS: &[&str] = &[
+    "drop",
+    "min",
+    "max",
+    "swap",
+    "replace",
+    "take",
+    "size_of",
+    "size_of_val",
+    "align_of",
+    "forget",
+    "from_fn",
+    "once",
+    "repeat",
+    "repeat_with",
+    "empty",
+    "successors",
+    "zip",
+    "from_utf8",
+    "from_u32",
+    "from_digit",
+    "spawn",
+    "sleep",
+    "args",
+    "var",
+    "exit",
+    "channel",
+    "identity",
+    "null",
+    "null_mut",
+];
+
+/// The primitive types: a type, never a value (`u8::MAX` is a path; `u8 + 1` is wrong).
+pub(crate) fn is_primitive_type(name: &str) -> bool {
+    matches!(
+        name,
+        "u8" | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+            | "f32"
+            | "f64"
+            | "bool"
+            | "char"
+            | "str"
+    )
+}
+
+/// Modules of std (and the crate roots) that are only ever a path's first segment in a body.
+pub(crate) fn is_std_module(name: &str) -> bool {
+    matches!(
+        name,
+        "std"
+            | "core"
+            | "alloc"
+            | "mem"
+            | "ptr"
+            | "fmt"
+            | "io"
+            | "fs"
+            | "collections"
+            | "cmp"
+            | "ops"
+            | "convert"
+            | "marker"
+            | "crate"
+            | "super"
+    )
+}
+
+/// The generic type parameters of a fn header (`fn f<'a, T: Into<u8>, const N: usize>` → `T`).
+pub(crate) fn header_generics(header: &str) -> Vec<String> {
+    let Some(paren) = header.find('(') else { return Vec::new() };
+    let Some(open) = header[..paren].find('<') else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = open + 1;
+    let mut pieces = Vec::new();
+    for (i, c) in header[..paren].char_indices().skip_while(|(i, _)| *i <= open) {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' if depth > 0 => depth -= 1,
+            ',' if depth == 0 => {
+                pieces.push(&header[start..i]);
+                start = i + 1;
+            }
+            '>' => {
+                pieces.push(&header[start..i]);
+                break;
+            }
+            _ => {}
+        }
+    }
+    for piece in pieces {
+        let piece = piece.trim();
+        if piece.starts_with('\'') || piece.starts_with("const ") {
+            continue;
+        }
+        let name: String = piece.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The key of [`STD_MEMBERS`] for a type's base name ([`base_type`]), if it is one of the standard types there.
+fn std_key(base: &str) -> Option<&'static str> {
+    Some(match base {
+        b if b.starts_with('[') => {
+            if b.contains(';') {
+                "array"
+            } else {
+                "slice"
+            }
+        }
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "int",
+        "f32" | "f64" => "float",
+        "HashMap" | "BTreeMap" => "map",
+        "HashSet" | "BTreeSet" => "set",
+        "Peekable"
+        | "Chars"
+        | "Bytes"
+        | "CharIndices"
+        | "Lines"
+        | "Split"
+        | "SplitWhitespace"
+        | "Iter"
+        | "IterMut"
+        | "IntoIter"
+        | "Rev"
+        | "Enumerate"
+        | "DoubleEndedIterator"
+        | "ExactSizeIterator" => "Iterator",
+        other => STD_MEMBERS.iter().map(|(k, _)| *k).find(|k| *k == other)?,
+    })
+}
+
 /// The names a body may use: see the [module documentation](self).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identifiers {
     names: BTreeSet<String>,
     /// Per type name (the last path segment, no generics): its fields, variants, methods and associated items.
     members: BTreeMap<String, BTreeSet<String>>,
+    /// Per type name, its named fields' types as written.
+    fields: BTreeMap<String, BTreeMap<String, String>>,
+    /// The methods the set's traits declare: any type may implement them (blanket impls included).
+    trait_methods: BTreeSet<String>,
+    /// Functions the set declares outside impls and traits.
+    free_functions: BTreeSet<String>,
+    /// Methods and associated functions the set declares (in impls and traits).
+    methods: BTreeSet<String>,
     universal: BTreeSet<String>,
 }
 
@@ -95,6 +390,10 @@ impl Identifiers {
         Identifiers {
             names: STD.split_whitespace().map(str::to_owned).collect(),
             members: BTreeMap::new(),
+            fields: BTreeMap::new(),
+            trait_methods: BTreeSet::new(),
+            free_functions: BTreeSet::new(),
+            methods: BTreeSet::new(),
             universal: UNIVERSAL_MEMBERS.split_whitespace().map(str::to_owned).collect(),
         }
     }
@@ -107,10 +406,21 @@ impl Identifiers {
             match &c.rule {
                 Rule::Signature(sig) => {
                     ids.names.insert(sig.name.clone());
+                    match &sig.owner {
+                        Some(owner) if matches!(owner.kind, OwnerKind::Impl | OwnerKind::Trait) => {
+                            ids.methods.insert(sig.name.clone());
+                        }
+                        _ => {
+                            ids.free_functions.insert(sig.name.clone());
+                        }
+                    }
                     if let Some(owner) = &sig.owner
                         && matches!(owner.kind, OwnerKind::Impl | OwnerKind::Trait)
                     {
                         ids.member(&owner.name, &sig.name);
+                        if owner.kind == OwnerKind::Trait {
+                            ids.trait_methods.insert(sig.name.clone());
+                        }
                     }
                     for p in &sig.params {
                         ids.add_source(&p.name);
@@ -128,6 +438,15 @@ impl Identifiers {
                         ids.member(&shape.name, &m.name);
                         if let Some(ty) = &m.ty {
                             ids.add_source(ty);
+                            if m.kind == MemberKind::Field {
+                                ids.fields
+                                    .entry(base_type(&shape.name))
+                                    .or_default()
+                                    .insert(m.name.clone(), ty.clone());
+                            }
+                        }
+                        if m.kind == MemberKind::Method && shape.kind == TypeShapeKind::Trait {
+                            ids.trait_methods.insert(m.name.clone());
                         }
                     }
                     if let Some(t) = &shape.target {
@@ -187,9 +506,49 @@ impl Identifiers {
         self.names.is_empty()
     }
 
-    /// The members of a type the set describes (`None` when it does not), plus those every type has.
-    pub(crate) fn members_of(&self, ty: &str) -> Option<impl Iterator<Item = &String>> {
-        self.members.get(&base_type(ty)).map(|m| m.iter().chain(&self.universal))
+    /// Whether a member `is` picks out belongs to the type `ty` as written: its members in the set, the standard
+    /// library's methods of it (and of what it derefs to), those every type has and the set's trait methods.
+    /// `None` when the type is neither described by the set nor a standard type known here (any member may do).
+    pub(crate) fn has_member(&self, ty: &str, is: impl Fn(&str) -> bool) -> Option<bool> {
+        let base = base_type(ty);
+        // `T`, `K2`: a generic parameter (blanket impls in the set may name it too); its bounds are not tracked.
+        let generic = base.len() <= 2 && base.starts_with(|c: char| c.is_ascii_uppercase());
+        if generic {
+            return None;
+        }
+        let own = self.members.get(&base);
+        let key = std_key(&base);
+        if own.is_none() && key.is_none() {
+            return None;
+        }
+        let mut std_lists: Vec<&str> = Vec::new();
+        if let Some(k) = key {
+            std_lists.extend(STD_MEMBERS.iter().filter(|(t, _)| *t == k).map(|(_, m)| *m));
+            for (_, to) in STD_DEREF.iter().filter(|(from, _)| *from == k) {
+                std_lists.extend(STD_MEMBERS.iter().filter(|(t, _)| t == to).map(|(_, m)| *m));
+            }
+        }
+        Some(
+            own.is_some_and(|m| m.iter().any(|n| is(n)))
+                || std_lists.iter().any(|list| list.split_whitespace().any(&is))
+                || self.universal.iter().chain(&self.trait_methods).any(|n| is(n)),
+        )
+    }
+
+    /// Whether the set declares a function of this name outside impls and traits.
+    pub(crate) fn is_free_function(&self, name: &str) -> bool {
+        self.free_functions.contains(name)
+    }
+
+    /// Whether the set declares this name as a method or associated function and never as a free function, nor
+    /// is it a function of the standard library's prelude-level names (`drop`, `format`...).
+    pub(crate) fn is_method_only(&self, name: &str) -> bool {
+        self.methods.contains(name) && !self.free_functions.contains(name) && !STD_FUNCTIONS.contains(&name)
+    }
+
+    /// The type of a named field of a type the set describes, as written.
+    pub(crate) fn field_type(&self, ty: &str, field: &str) -> Option<&str> {
+        self.fields.get(&base_type(ty))?.get(field).map(String::as_str)
     }
 }
 
@@ -317,6 +676,12 @@ mod tests {
         assert!(
             header_bindings("fn f((a, b): (u8, u8), c: Vec<(u8, u8)>)").contains(&("c".into(), "Vec<(u8, u8)>".into()))
         );
+    }
+
+    #[test]
+    fn header_generics_are_the_type_parameters() {
+        assert_eq!(header_generics("fn f<'a, T: Into<Vec<u8>>, const N: usize, W>(x: T) -> W"), ["T", "W"]);
+        assert!(header_generics("fn f(x: Vec<u8>) -> Option<u8>").is_empty());
     }
 
     #[test]

@@ -253,13 +253,23 @@ fn stock_set() -> ConstraintSet {
     let shape = ananke_core::TypeShape {
         name: "Stock".into(),
         kind: ananke_core::TypeShapeKind::Struct,
-        members: ["items", "quantities"]
+        members: [("items", "Vec<String>"), ("quantities", "HashMap<String, u32>")]
             .into_iter()
-            .map(|n| ananke_core::Member { name: n.into(), kind: ananke_core::MemberKind::Field, ty: None })
+            .map(|(n, ty)| ananke_core::Member {
+                name: n.into(),
+                kind: ananke_core::MemberKind::Field,
+                ty: Some(ty.into()),
+            })
             .collect(),
         ..Default::default()
     };
     set.insert(user(Rule::TypeShape(shape)));
+    let restock = ananke_core::Signature {
+        name: "restock".into(),
+        owner: Some(ananke_core::Owner { kind: ananke_core::OwnerKind::Impl, name: "Stock".into(), trait_name: None }),
+        ..Default::default()
+    };
+    set.insert(user(Rule::Signature(restock)));
     set
 }
 
@@ -287,6 +297,24 @@ fn identifiers_that_do_not_exist_are_refused() {
     assert!(ok(&checker, "self.inventory;").is_some(), "not a member of Stock");
     assert!(ok(&checker, "self.saturating_").is_some(), "no member starts so");
     assert_eq!(ok(&checker, "units.satur"), None, "a prefix of saturating_sub");
+    // Receivers of a known std type take that type's methods only (what it derefs to included).
+    assert_eq!(ok(&checker, "units.count_ones();"), None, "an integer method");
+    assert!(ok(&checker, "units.to_digit(10);").is_some(), "a char method on an integer");
+    assert!(ok(&checker, "sku.push_str(\"x\");").is_some(), "a String method on a &str");
+    assert_eq!(ok(&checker, "sku.as_bytes();"), None);
+    // A field of Self whose type the set gives: `self.items.` is a Vec's (and a slice's) methods.
+    assert_eq!(ok(&checker, "self.items.push(String::new());"), None);
+    assert_eq!(ok(&checker, "self.items.first();"), None, "a slice method through Deref");
+    assert!(ok(&checker, "self.items.push_str(sku);").is_some(), "not a Vec method");
+    assert_eq!(ok(&checker, "self.quantities.contains_key(sku);"), None);
+    assert!(ok(&checker, "self.quantities.push(1);").is_some(), "not a map method");
+    // Types and modules start paths; they are not values. A method is called on a value, not as a function.
+    assert_eq!(ok(&checker, "u32::MAX;"), None);
+    assert_eq!(ok(&checker, "std::mem::take(&mut self.items);"), None);
+    assert!(ok(&checker, "core + units;").unwrap().contains("not a value"));
+    assert!(ok(&checker, "mem;").unwrap().contains("module"));
+    assert_eq!(ok(&checker, "self.restock();"), None);
+    assert!(ok(&checker, "restock(self);").unwrap().contains("method"));
     checker.commit_bytes(b"units; let left = wanted").unwrap();
     assert_eq!(ok(&checker, " + left;"), None, "a local bound earlier");
     checker.rollback(1).unwrap();

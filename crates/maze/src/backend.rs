@@ -105,15 +105,35 @@ pub struct Sampling {
     pub top_p: f32,
     /// The seed of the random draws: the same seed, prompt and model give the same output.
     pub seed: u64,
+    /// The repetition penalty ("don't repeat yourself", DRY): a token that would continue a run of
+    /// [`Sampling::DRY_ALLOWED`] or more tokens that already occurred earlier in this output, the way it continued
+    /// there, loses `dry × 1.75^(run − DRY_ALLOWED)` from its logit. It breaks the loops small models fall into
+    /// (the same line over and over) and leaves alone a name or a pattern used again with a different
+    /// continuation, and whitespace and closing punctuation (every block ends the same way). 0 = off. Only the
+    /// local backend applies it; servers are not sent it.
+    pub dry: f32,
 }
 
 impl Sampling {
     /// Always the most likely token.
-    pub const GREEDY: Sampling = Sampling { temperature: 0.0, top_p: 1.0, seed: 0 };
+    pub const GREEDY: Sampling = Sampling { temperature: 0.0, top_p: 1.0, seed: 0, dry: 0.0 };
+
+    /// The repeated run (in tokens) below which [`Sampling::dry`] does not penalize.
+    /// Longer than DRY's usual 2: code repeats runs on purpose (`if let Some(` after the same `)?;` and `}` twice).
+    pub const DRY_ALLOWED: usize = 12;
+
+    /// The [`Sampling::dry`] multiplier `ananke fill` and `ananke generate` use unless told otherwise (that of
+    /// the DRY sampler's authors and llama.cpp's documentation).
+    pub const DRY_DEFAULT: f32 = 0.8;
 
     /// Temperature sampling with nucleus `top_p` and a seed.
     pub fn random(temperature: f32, top_p: f32, seed: u64) -> Self {
-        Sampling { temperature, top_p, seed }
+        Sampling { temperature, top_p, seed, dry: 0.0 }
+    }
+
+    /// These settings with the repetition penalty [`Sampling::dry`] set.
+    pub fn with_dry(self, dry: f32) -> Self {
+        Sampling { dry, ..self }
     }
 
     /// Whether this picks the most likely token.
@@ -127,6 +147,9 @@ impl Sampling {
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return Err(Error::InvalidRequest(format!("top_p must be in (0, 1], not {}", self.top_p)));
+        }
+        if !(self.dry.is_finite() && self.dry >= 0.0) {
+            return Err(Error::InvalidRequest(format!("the repetition penalty must be ≥ 0, not {}", self.dry)));
         }
         Ok(())
     }

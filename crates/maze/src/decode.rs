@@ -103,6 +103,9 @@ pub(crate) fn run(
 
         if !forced {
             let t = Instant::now();
+            crate::sampling::penalize_repeats(&mut logits, &tokens, input.sampling.dry, |t| {
+                vocab.token_bytes(t).iter().all(|b| b.is_ascii_whitespace() || b"})];,".contains(b))
+            });
             let Some(mut token) = sampler.sample(&logits) else {
                 return Err(if constraint.is_some() {
                     Error::DeadEnd { step: step_index }

@@ -80,6 +80,10 @@ pub struct Task {
     pub sampling: Sampling,
     /// Attempts after the first one when the output breaks a checked constraint (0 = generate and check once).
     pub max_repairs: u32,
+    /// When `sampling` is greedy, repair attempts draw at this temperature instead (nucleus 0.95, the seed plus
+    /// the attempt's number): greedy decoding of a prompt that differs only by a few notes tends to write the
+    /// same code again. 0 keeps repairs greedy.
+    pub repair_temperature: f32,
     /// Where the output is placed to be checked.
     pub placement: Placement,
     /// Enforce at the token level (a checker in process, the grammar on a server). Off, the output is only checked
@@ -114,6 +118,7 @@ impl Task {
             max_tokens: 256,
             sampling: Sampling::GREEDY,
             max_repairs: 2,
+            repair_temperature: 0.0,
             placement,
             token_level: true,
             budget: true,
@@ -299,7 +304,11 @@ impl Pipeline {
                     c.set_identifiers(Arc::clone(ids));
                 }
             }
-            let sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
+            let mut sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
+            if n > 0 && sampling.is_greedy() && task.repair_temperature > 0.0 {
+                sampling.temperature = task.repair_temperature;
+                sampling.top_p = 0.95;
+            }
             let request = GenerateRequest {
                 prompt: prompt.clone(),
                 max_tokens: task.max_tokens,

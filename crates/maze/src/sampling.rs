@@ -123,6 +123,50 @@ impl Sampler {
     }
 }
 
+/// Lowers the logits of the tokens that would continue, the way it went on before, a run of tokens `history`
+/// already holds ([`Sampling::dry`]): for every earlier position where the output's last tokens occurred, the
+/// token that followed there loses `dry × 1.75^(run − allowed)` when the repeated run is at least
+/// [`Sampling::DRY_ALLOWED`] tokens long (the largest run per token counts). Tokens for which `exempt` holds (in
+/// code: whitespace and closing punctuation, which end every block the same way) and −∞ logits are left alone.
+pub(crate) fn penalize_repeats(logits: &mut [f32], history: &[u32], dry: f32, exempt: impl Fn(u32) -> bool) {
+    const BASE: f32 = 1.75;
+    // Past this the penalty already dwarfs any logit gap; the cap bounds the work per step too.
+    const MAX_RUN: usize = 24;
+    let n = history.len();
+    if dry <= 0.0 || n <= Sampling::DRY_ALLOWED {
+        return;
+    }
+    let last = history[n - 1];
+    let mut longest: Vec<(u32, usize)> = Vec::new();
+    // `history[j]` followed `history[..j]`; the run is how far `history[..j]` ends like the whole history does.
+    for j in 1..n {
+        if history[j - 1] != last {
+            continue;
+        }
+        let mut run = 1;
+        while run < j && run < MAX_RUN && history[j - 1 - run] == history[n - 1 - run] {
+            run += 1;
+        }
+        if run < Sampling::DRY_ALLOWED {
+            continue;
+        }
+        match longest.iter_mut().find(|(t, _)| *t == history[j]) {
+            Some((_, r)) => *r = (*r).max(run),
+            None => longest.push((history[j], run)),
+        }
+    }
+    for (token, run) in longest {
+        if exempt(token) {
+            continue;
+        }
+        if let Some(l) = logits.get_mut(token as usize)
+            && l.is_finite()
+        {
+            *l -= dry * BASE.powi((run - Sampling::DRY_ALLOWED) as i32);
+        }
+    }
+}
+
 /// The index of the largest finite logit (the lowest index among equals).
 pub(crate) fn argmax(logits: &[f32]) -> Option<u32> {
     let mut best: Option<(u32, f32)> = None;
@@ -159,6 +203,42 @@ mod tests {
             assert_ne!(a, draws(43), "another seed, other draws");
             assert!(a.iter().all(|&t| t % 7 != 0), "a masked token was drawn");
         }
+    }
+
+    #[test]
+    fn repeats_lose_more_the_longer_the_repeated_run() {
+        let none = |_| false;
+        let allowed = Sampling::DRY_ALLOWED as u32;
+        // 1 2 … a 99 | 1 2 … a: continuing with 99 repeats a run one longer than allowed.
+        let run: Vec<u32> = (1..=allowed + 1).collect();
+        let history: Vec<u32> = run.iter().copied().chain([99]).chain(run.iter().copied()).collect();
+        let mut logits = vec![0.0f32; 100];
+        penalize_repeats(&mut logits, &history, 0.8, none);
+        let expected = 0.8 * 1.75f32.powi(1);
+        assert!((logits[99] + expected).abs() < 1e-6, "{:?}", logits[99]);
+        assert!(logits.iter().enumerate().all(|(i, &l)| i == 99 || l == 0.0), "only the continuation is penalized");
+        // The same run with an exempt continuation (say, a closing brace): no penalty.
+        let mut logits = vec![0.0f32; 100];
+        penalize_repeats(&mut logits, &history, 0.8, |t| t == 99);
+        assert!(logits.iter().all(|&l| l == 0.0));
+        // A longer loop costs more; greedy leaves it for the next best token.
+        let looped: Vec<u32> = [7, 8, 9].repeat(3 + allowed as usize);
+        let mut logits = vec![0.0f32; 10];
+        logits[7] = 5.0;
+        logits[5] = 4.0;
+        penalize_repeats(&mut logits, &looped, 0.8, none);
+        assert_eq!(argmax(&logits), Some(5), "{logits:?}");
+        // A run shorter than the allowed length, no penalty; nor when it is off; masked tokens stay masked.
+        let short: Vec<u32> = (1..allowed).chain([99]).chain(1..allowed).collect();
+        let mut logits = vec![0.0f32; 100];
+        penalize_repeats(&mut logits, &short, 0.8, none);
+        assert_eq!(logits[99], 0.0);
+        logits[99] = f32::NEG_INFINITY;
+        penalize_repeats(&mut logits, &history, 0.8, none);
+        assert_eq!(logits[99], f32::NEG_INFINITY);
+        let mut logits = vec![0.0f32; 100];
+        penalize_repeats(&mut logits, &history, 0.0, none);
+        assert!(logits.iter().all(|&l| l == 0.0));
     }
 
     #[test]

@@ -81,9 +81,18 @@ pub struct ModelArgs {
     /// Nucleus sampling.
     #[arg(long, default_value_t = 1.0)]
     pub top_p: f32,
+    /// The repetition penalty (DRY): a token that would continue a run of twelve or more tokens repeated from
+    /// earlier in the output loses `dry × 1.75^(run − 12)` from its logit (local backend only). 0 turns it off.
+    #[arg(long, default_value_t = Sampling::DRY_DEFAULT)]
+    pub dry: f32,
     /// Attempts after the first when the output breaks a checked constraint.
     #[arg(long, default_value_t = 2)]
     pub max_repairs: u32,
+    /// With greedy decoding (`--temperature 0`), repair attempts draw at this temperature (nucleus 0.95, seed plus
+    /// the attempt's number), so a repair is not the same code again. 0 (the default) keeps them greedy: with the
+    /// default 135M model, sampled repairs compiled less often than greedy ones (docs/QUALITY.md).
+    #[arg(long, default_value_t = 0.0)]
+    pub repair_temperature: f32,
 }
 
 /// The enforcement layers of fn-body generation, all on by default; each switch turns one off for comparison
@@ -119,7 +128,7 @@ impl LayerArgs {
 
 impl ModelArgs {
     fn sampling(&self) -> Sampling {
-        Sampling { temperature: self.temperature, top_p: self.top_p, seed: self.seed }
+        Sampling { temperature: self.temperature, top_p: self.top_p, seed: self.seed, dry: self.dry }
     }
 }
 
@@ -325,6 +334,7 @@ fn run_job(
     let mut task = Task::new(prompt, set.clone(), compile);
     task.max_tokens = job.max_tokens;
     task.sampling = sampling;
+    task.repair_temperature = args.model.repair_temperature;
     task.max_repairs = args.model.max_repairs;
     task.token_level = layers.token_level;
     task.budget = layers.budget;

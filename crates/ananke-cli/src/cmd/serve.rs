@@ -72,7 +72,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         seed: 0,
         temperature: 0.0,
         top_p: 1.0,
+        dry: 0.0,
         max_repairs: 0,
+        repair_temperature: 0.0,
     };
     let mut backends = Vec::new();
     for _ in 0..args.workers.max(1) {
@@ -249,6 +251,8 @@ fn parse(server: &Server, body: &Value, chat: bool) -> Result<Job, String> {
         temperature: number("temperature").unwrap_or(0.0) as f32,
         top_p: number("top_p").unwrap_or(1.0) as f32,
         seed: body.get("seed").and_then(Value::as_u64).unwrap_or(0),
+        // llama.cpp's name for the same penalty; off unless asked, as OpenAI clients expect.
+        dry: number("dry_multiplier").unwrap_or(0.0) as f32,
     };
     Ok(Job {
         chat,

@@ -1051,6 +1051,8 @@ pub(crate) struct IdLayer {
     params: Vec<(String, String)>,
     /// Every identifier of the header (parameters, generics, types).
     header_names: std::collections::BTreeSet<String>,
+    /// The header's generic type parameters (not lifetimes or const generics).
+    generics: Vec<String>,
 }
 
 /// Within this many bytes of the budget's end, every allowed token is checked against the budget. Further away a
@@ -1239,7 +1241,8 @@ impl SyntaxEngine {
             }
         }
         let header_names = crate::identifiers::words(&header).map(str::to_owned).collect();
-        self.idl = Some(Arc::new(IdLayer { ids, params, header_names }));
+        let generics = crate::identifiers::header_generics(&header);
+        self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics }));
     }
 
     /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
@@ -1271,6 +1274,11 @@ impl SyntaxEngine {
             if !self.known(idl, role, before, name, &fresh, false) {
                 return Some(format!("`{name}` is not a known {}", role_name(role)));
             }
+            if role == Role::Value
+                && let Some(why) = self.not_a_value(idl, name, &joined[end..], &fresh)
+            {
+                return Some(why);
+            }
         }
         // A name still being written must be able to become a known one.
         let lx = lexer::lexer();
@@ -1297,17 +1305,10 @@ impl SyntaxEngine {
         let is = |candidate: &str| if prefix { candidate.starts_with(name) } else { candidate == name };
         if role == Role::Member {
             // `recv.name` where `recv` is `self` or a parameter of a type the set describes: that type's members.
-            if let Some(recv_end) = before.len().checked_sub(1).filter(|&e| before[e] == b'.') {
-                let recv = trailing_ident(&before[..recv_end]);
-                let simple =
-                    !recv.is_empty() && before[..recv_end - recv.len()].last().is_none_or(|&b| b != b'.' && b != b':');
-                if simple
-                    && let Some((_, ty)) = idl.params.iter().find(|(n, _)| n == recv)
-                    && !self.locals.iter().any(|(_, l)| l == recv)
-                    && let Some(mut members) = idl.ids.members_of(ty)
-                {
-                    return members.any(|m| is(m));
-                }
+            if let Some(ty) = self.receiver_type(idl, before)
+                && let Some(found) = idl.ids.has_member(&ty, is)
+            {
+                return found;
             }
             return if prefix { idl.ids.has_prefix(name) } else { idl.ids.contains(name) };
         }
@@ -1321,6 +1322,66 @@ impl SyntaxEngine {
             } else {
                 idl.header_names.contains(name)
             }
+    }
+
+    /// Why a known name that starts a value expression cannot stand there, `after` being what follows it: not
+    /// followed by `::` (which makes it a path's first segment), a primitive type, a generic parameter of the
+    /// header or a module of std is not a value (`u8 + 1`, `T.len()`, `mem = 0`), and a name the set declares
+    /// only as a method is not a function to call (`to_upper_camel_case(self)`). Locals and parameters of that
+    /// name shadow all of it.
+    fn not_a_value(&self, idl: &IdLayer, name: &str, after: &[u8], fresh: &[&str]) -> Option<String> {
+        let next = after.iter().find(|b| !b.is_ascii_whitespace());
+        if next == Some(&b':')
+            || fresh.contains(&name)
+            || self.locals.iter().any(|(_, l)| l == name)
+            || idl.params.iter().any(|(n, _)| n == name)
+        {
+            return None;
+        }
+        if crate::identifiers::is_primitive_type(name) || idl.generics.iter().any(|g| g == name) {
+            return Some(format!("`{name}` is a type, not a value (a path needs `::`)"));
+        }
+        if crate::identifiers::is_std_module(name) && !idl.ids.is_free_function(name) {
+            return Some(format!("`{name}` is a module, not a value (a path needs `::`)"));
+        }
+        if next == Some(&b'(') && idl.ids.is_method_only(name) {
+            return Some(format!("`{name}` is a method, not a function: call it on a value (`x.{name}(..)`)"));
+        }
+        None
+    }
+
+    /// The type of the receiver of a member access, `before` ending with its `.`: a parameter (or `self`) not
+    /// shadowed by a local, or a named field of `self` whose type the set describes (`self.items.`). `None`
+    /// otherwise (a call's result, a local, an index: not tracked).
+    fn receiver_type(&self, idl: &IdLayer, before: &[u8]) -> Option<String> {
+        let recv_end = before.len().checked_sub(1).filter(|&e| before[e] == b'.')?;
+        let recv = trailing_ident(&before[..recv_end]);
+        if recv.is_empty() || recv.as_bytes()[0].is_ascii_digit() {
+            return None;
+        }
+        let head = &before[..recv_end - recv.len()];
+        let param_type = |name: &str| {
+            idl.params
+                .iter()
+                .find(|(n, _)| n == name)
+                .filter(|_| !self.locals.iter().any(|(_, l)| l == name))
+                .map(|(_, ty)| ty.clone())
+        };
+        match head.last() {
+            Some(b'.') => {
+                // `owner.recv.`: a field of a parameter whose type the set describes.
+                let owner = trailing_ident(&head[..head.len() - 1]);
+                let simple = !owner.is_empty()
+                    && head[..head.len() - 1 - owner.len()].last().is_none_or(|&b| b != b'.' && b != b':');
+                if !simple {
+                    return None;
+                }
+                let owner_ty = param_type(owner)?;
+                idl.ids.field_type(&owner_ty, recv).map(str::to_owned)
+            }
+            Some(b':') => None,
+            _ => param_type(recv),
+        }
     }
 
     /// An upper bound on the bytes (so the tokens, every byte being a token) that complete the output.
