@@ -40,7 +40,7 @@ MODES = {
     "syntax": ["--no-budget", "--no-identifiers", "--max-repairs", "0"],
     "budget": ["--no-identifiers", "--max-repairs", "0"],
     "identifiers": ["--max-repairs", "0"],
-    "repair": ["--max-repairs", "2", "--verify", "cargo"],
+    "repair": ["--max-repairs", "4", "--verify", "cargo"],
     "reference": None,
 }
 DEFAULT_MODES = "unconstrained,syntax,budget,identifiers,repair"

@@ -76,6 +76,22 @@ as async await break const continue dyn else enum extern false fn for if impl in
 ref return static struct trait true type unsafe use where while
 ";
 
+/// The lower-case names of [`STD`] that may start a value: keywords (a keyword being typed is a known prefix),
+/// modules (paths start with them), macros; the functions are [`STD_FUNCTIONS`]. Methods are not values.
+const STD_VALUES: &str = "
+std core alloc self super crate
+collections fmt io fs mem ptr cmp ops iter slice string vec hash num convert borrow sync cell rc time thread process
+env path ffi marker any error char str bool u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize f32 f64
+println print eprintln eprint format format_args write writeln vec assert assert_eq assert_ne debug_assert
+debug_assert_eq debug_assert_ne matches dbg concat line column file stringify panic todo unimplemented unreachable
+cfg env include_str include_bytes
+as async await break const continue dyn else enum extern false fn for if impl in let loop match mod move mut pub
+ref return static struct trait true type unsafe use where while
+";
+
+/// Associated functions a type commonly gets from derives and std traits, reached by path (`T::from(x)`).
+const ASSOCIATED: &str = "from try_from from_str from_iter default new clone eq cmp partial_cmp hash fmt";
+
 /// Members every type has (derived or blanket trait methods) that a type's own shape does not list.
 const UNIVERSAL_MEMBERS: &str = "clone clone_from to_owned to_string into try_into as_ref as_mut borrow borrow_mut
 eq ne cmp partial_cmp lt le gt ge max min clamp hash fmt default iter into_iter len is_empty";
@@ -254,6 +270,86 @@ const STD_FUNCTIONS: &[&str] = &[
     "null_mut",
 ];
 
+/// Every name the standard library lists here have (functions, methods, items): calls of these are not judged
+/// by arity.
+fn std_names() -> &'static BTreeSet<&'static str> {
+    static NAMES: std::sync::OnceLock<BTreeSet<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut set: BTreeSet<&'static str> = STD.split_whitespace().collect();
+        set.extend(UNIVERSAL_MEMBERS.split_whitespace());
+        for (_, list) in STD_MEMBERS {
+            set.extend(list.split_whitespace());
+        }
+        set.extend(STD_FUNCTIONS.iter().copied());
+        set
+    })
+}
+
+/// Whether a fn header declares a value to return (a return type other than `()` and `!`).
+pub(crate) fn returns_value(header: &str) -> bool {
+    // The `->` after the parameters' closing parenthesis (a `->` inside them belongs to an `Fn` bound).
+    let Some(close) = header.rfind(')') else { return false };
+    let Some(arrow) = header[close..].find("->") else { return false };
+    let rest = header[close + arrow + 2..].trim();
+    let ty = rest.split(" where ").next().unwrap_or("").trim();
+    !(ty.is_empty() || ty == "()" || ty == "!")
+}
+
+/// Why a complete fn body (`{ ... }`) of a function that returns a value has none: nothing but comments, or a
+/// last statement ended by `;` with no `return` (nor a diverging `loop`, `panic!`, `unreachable!`, `exit(`)
+/// anywhere in the body. `None` when it may have one.
+pub(crate) fn missing_value(body: &str) -> Option<String> {
+    let code = strip_comments(body);
+    let inner = code.trim();
+    let inner = inner.strip_prefix('{').unwrap_or(inner);
+    let inner = inner.strip_suffix('}').unwrap_or(inner).trim();
+    if inner.is_empty() {
+        return Some("the function returns a value: the body cannot be empty".into());
+    }
+    let diverges = words(inner).any(|w| matches!(w, "return" | "loop"))
+        || ["panic!", "unreachable!", "todo!", "unimplemented!", "exit("].iter().any(|d| inner.contains(d));
+    if inner.ends_with(';') && !diverges {
+        return Some(
+            "the function returns a value: end the body with it (no `;` after the last expression) or `return` it"
+                .into(),
+        );
+    }
+    None
+}
+
+/// The text without its `//` and `/* */` comments (string literals kept, so a `//` in one is not a comment).
+fn strip_comments(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(b.len());
+                out.extend_from_slice(&b[start..i]);
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The primitive types: a type, never a value (`u8::MAX` is a path; `u8 + 1` is wrong).
 pub(crate) fn is_primitive_type(name: &str) -> bool {
     matches!(
@@ -371,6 +467,10 @@ fn std_key(base: &str) -> Option<&'static str> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identifiers {
     names: BTreeSet<String>,
+    /// The lower-case names that may start a value outside the body's own bindings: std's, the set's free
+    /// functions, and the source's items (`fn`, `mod`, `const`, `static`, macro and crate names, what `use`
+    /// imports, path starts). Another function's locals and parameters are names, not values here.
+    values: BTreeSet<String>,
     /// Per type name (the last path segment, no generics): its fields, variants, methods and associated items.
     members: BTreeMap<String, BTreeSet<String>>,
     /// Per type name, its named fields' types as written.
@@ -381,6 +481,10 @@ pub struct Identifiers {
     free_functions: BTreeSet<String>,
     /// Methods and associated functions the set declares (in impls and traits).
     methods: BTreeSet<String>,
+    /// Per function name, the argument counts its declarations take when called with `.` (methods, `self` not
+    /// counted) and by path or bare name (every parameter counted).
+    dot_arities: BTreeMap<String, BTreeSet<usize>>,
+    path_arities: BTreeMap<String, BTreeSet<usize>>,
     universal: BTreeSet<String>,
 }
 
@@ -389,11 +493,14 @@ impl Identifiers {
     pub fn std() -> Identifiers {
         Identifiers {
             names: STD.split_whitespace().map(str::to_owned).collect(),
+            values: STD_VALUES.split_whitespace().chain(STD_FUNCTIONS.iter().copied()).map(str::to_owned).collect(),
             members: BTreeMap::new(),
             fields: BTreeMap::new(),
             trait_methods: BTreeSet::new(),
             free_functions: BTreeSet::new(),
             methods: BTreeSet::new(),
+            dot_arities: BTreeMap::new(),
+            path_arities: BTreeMap::new(),
             universal: UNIVERSAL_MEMBERS.split_whitespace().map(str::to_owned).collect(),
         }
     }
@@ -406,12 +513,18 @@ impl Identifiers {
             match &c.rule {
                 Rule::Signature(sig) => {
                     ids.names.insert(sig.name.clone());
+                    let n = sig.params.len();
+                    ids.path_arities.entry(sig.name.clone()).or_default().insert(n);
+                    if sig.params.first().is_some_and(|p| p.name == "self") {
+                        ids.dot_arities.entry(sig.name.clone()).or_default().insert(n - 1);
+                    }
                     match &sig.owner {
                         Some(owner) if matches!(owner.kind, OwnerKind::Impl | OwnerKind::Trait) => {
                             ids.methods.insert(sig.name.clone());
                         }
                         _ => {
                             ids.free_functions.insert(sig.name.clone());
+                            ids.values.insert(sig.name.clone());
                         }
                     }
                     if let Some(owner) = &sig.owner
@@ -455,7 +568,9 @@ impl Identifiers {
                 }
                 Rule::ImportAllow { modules } | Rule::ImportForbid { modules } => {
                     for m in modules {
-                        ids.add_source(m);
+                        for w in words(m) {
+                            ids.add_name(w);
+                        }
                     }
                 }
                 _ => {}
@@ -472,18 +587,44 @@ impl Identifiers {
     }
 
     /// Adds every identifier of a piece of source (comments and string literals are skipped roughly: a name that
-    /// only appears in them may be added, which loses nothing valid).
+    /// only appears in them may be added, which loses nothing valid); those that name an item (after `fn`, `mod`,
+    /// `const`, `static`, `crate`, `macro_rules!`; in a `use`; before `::` or a macro's `!`) may start a value.
     pub fn add_source(&mut self, text: &str) {
         for word in words(text) {
             if !self.names.contains(word) {
                 self.names.insert(word.to_owned());
             }
         }
+        for word in item_words(text) {
+            if !self.values.contains(word) {
+                self.values.insert(word.to_owned());
+            }
+        }
     }
 
-    /// Adds one name.
+    /// Adds one name (one that may also start a value).
     pub fn add_name(&mut self, name: &str) {
         self.names.insert(name.to_owned());
+        self.values.insert(name.to_owned());
+    }
+
+    /// Whether a name may start a value outside the body's own bindings: a capitalized known name (a type, a
+    /// variant, a constant), or a lower-case one that names an item (see [`Identifiers::add_source`]).
+    pub(crate) fn contains_value(&self, name: &str) -> bool {
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            self.names.contains(name)
+        } else {
+            self.values.contains(name)
+        }
+    }
+
+    /// Whether a name [`Identifiers::contains_value`] accepts starts with `prefix`.
+    pub(crate) fn has_value_prefix(&self, prefix: &str) -> bool {
+        if prefix.starts_with(|c: char| c.is_ascii_uppercase()) {
+            has_prefix(&self.names, prefix)
+        } else {
+            has_prefix(&self.values, prefix)
+        }
     }
 
     /// Whether a name is known.
@@ -546,6 +687,33 @@ impl Identifiers {
         self.methods.contains(name) && !self.free_functions.contains(name) && !STD_FUNCTIONS.contains(&name)
     }
 
+    /// The argument counts a call of `name` may take (with `dot`: as a method, `self` not counted), when the set
+    /// declares it and the standard library has nothing of that name (whose arity is not known here).
+    pub(crate) fn arities(&self, name: &str, dot: bool) -> Option<&BTreeSet<usize>> {
+        if std_names().contains(name) {
+            return None;
+        }
+        if dot { self.dot_arities.get(name) } else { self.path_arities.get(name) }
+    }
+
+    /// Whether a name `is` picks out may start a value (see [`Identifiers::contains_value`]).
+    pub(crate) fn any_value(&self, is: &dyn Fn(&str) -> bool) -> bool {
+        self.values.iter().any(|v| is(v))
+            || self.names.iter().filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase())).any(|n| is(n))
+    }
+
+    /// Whether a member `is` picks out belongs to a type the set describes (its own members, those every type
+    /// has, associated functions every type may have: `from`, `default`...); `None` when the set does not
+    /// describe it.
+    pub(crate) fn has_own_member(&self, ty: &str, is: &dyn Fn(&str) -> bool) -> Option<bool> {
+        let own = self.members.get(&base_type(ty))?;
+        Some(
+            own.iter().any(|m| is(m))
+                || self.universal.iter().chain(&self.trait_methods).any(|m| is(m))
+                || ASSOCIATED.split_whitespace().any(is),
+        )
+    }
+
     /// The type of a named field of a type the set describes, as written.
     pub(crate) fn field_type(&self, ty: &str, field: &str) -> Option<&str> {
         self.fields.get(&base_type(ty))?.get(field).map(String::as_str)
@@ -556,6 +724,45 @@ pub(crate) fn has_prefix(set: &BTreeSet<String>, prefix: &str) -> bool {
     set.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
         .next()
         .is_some_and(|n| n.starts_with(prefix))
+}
+
+/// The identifiers of a source text that name an item rather than a local: see [`Identifiers::add_source`].
+fn item_words(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut prev, mut prev2) = ("", "");
+    let mut in_use = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte.is_ascii_alphanumeric() || byte == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            if byte.is_ascii_digit() {
+                continue; // a number (and its suffix)
+            }
+            let w = &text[start..i];
+            let next = i + bytes[i..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let path_start = bytes.get(next) == Some(&b':') && bytes.get(next + 1) == Some(&b':');
+            let macro_call = bytes.get(next) == Some(&b'!') && bytes.get(next + 1) != Some(&b'=');
+            if in_use
+                || path_start
+                || macro_call
+                || matches!(prev, "fn" | "mod" | "const" | "static" | "crate" | "macro_rules")
+                || (prev == "mut" && prev2 == "static")
+            {
+                out.push(w);
+            }
+            in_use |= w == "use";
+            (prev2, prev) = (prev, w);
+        } else {
+            in_use &= byte != b';';
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The identifiers of a text, in order (starting with a letter or `_`).
@@ -682,6 +889,34 @@ mod tests {
     fn header_generics_are_the_type_parameters() {
         assert_eq!(header_generics("fn f<'a, T: Into<Vec<u8>>, const N: usize, W>(x: T) -> W"), ["T", "W"]);
         assert!(header_generics("fn f(x: Vec<u8>) -> Option<u8>").is_empty());
+    }
+
+    #[test]
+    fn a_body_that_returns_nothing_is_told_so() {
+        assert!(returns_value("fn f(x: impl Fn(u8) -> u8) -> Option<u8> where T: Copy"));
+        assert!(!returns_value("fn f(x: impl Fn(u8) -> u8)"));
+        assert!(!returns_value("fn f() -> ()") && !returns_value("fn f() -> !"));
+        assert!(missing_value("{\n    // nothing\n}").is_some());
+        assert!(missing_value("{ std::fs::canonicalize(path); }").is_some());
+        assert!(missing_value("{ let x = 1; x }").is_none());
+        assert!(missing_value("{ if a { return b; } c; }").is_none(), "a return somewhere: may diverge");
+        assert!(missing_value("{ let s = \"a; // b\"; s.len() }").is_none());
+        assert!(missing_value("{ match x { A => 1, B => 2 } /* done; */ }").is_none());
+    }
+
+    #[test]
+    fn only_items_start_values() {
+        let mut ids = Identifiers::std();
+        ids.add_source(
+            "use crate::{parse::{self, next_token}, limits};\nconst fn cap() -> usize { let scratch = 3; \
+             helpers::grow(scratch) + log!(1) }\nstatic mut counter: u8 = 0;",
+        );
+        for item in ["parse", "next_token", "limits", "cap", "helpers", "log", "counter", "Vec"] {
+            assert!(ids.contains_value(item), "{item}");
+        }
+        assert!(ids.contains("scratch") && !ids.contains_value("scratch"), "another function's local");
+        assert!(!ids.contains_value("grow"), "reached by a path, not a value start");
+        assert!(ids.has_value_prefix("next_t") && !ids.has_value_prefix("scr"));
     }
 
     #[test]

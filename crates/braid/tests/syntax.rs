@@ -267,6 +267,10 @@ fn stock_set() -> ConstraintSet {
     let restock = ananke_core::Signature {
         name: "restock".into(),
         owner: Some(ananke_core::Owner { kind: ananke_core::OwnerKind::Impl, name: "Stock".into(), trait_name: None }),
+        params: vec![
+            ananke_core::Param { name: "self".into(), ty: "&mut Self".into() },
+            ananke_core::Param { name: "units".into(), ty: "u32".into() },
+        ],
         ..Default::default()
     };
     set.insert(user(Rule::Signature(restock)));
@@ -313,10 +317,44 @@ fn identifiers_that_do_not_exist_are_refused() {
     assert_eq!(ok(&checker, "std::mem::take(&mut self.items);"), None);
     assert!(ok(&checker, "core + units;").unwrap().contains("not a value"));
     assert!(ok(&checker, "mem;").unwrap().contains("module"));
-    assert_eq!(ok(&checker, "self.restock();"), None);
-    assert!(ok(&checker, "restock(self);").unwrap().contains("method"));
+    assert!(ok(&checker, "restock(self);").is_some(), "a method is not a function");
+    // Calls of the set's functions take as many arguments as they declare.
+    assert_eq!(ok(&checker, "self.restock(units);"), None);
+    assert_eq!(ok(&checker, "Stock::restock(self, units);"), None);
+    assert!(ok(&checker, "self.restock();").unwrap().contains("takes 1 argument"));
+    assert!(ok(&checker, "self.restock(units, 2);").is_some());
+    // After `Type::`, a type the set describes offers its own members (and `from`, `default`...).
+    assert_eq!(ok(&checker, "Self::restock(self, units);"), None);
+    assert_eq!(ok(&checker, "Stock::default();"), None);
+    assert!(ok(&checker, "Stock::None;").is_some());
+    // No empty comments, no line written twice in a row.
+    assert!(ok(&checker, "units;\n    //\n").unwrap().contains("empty comment"));
+    assert_eq!(ok(&checker, "units;\n    // why\n"), None);
+    assert!(ok(&checker, "units;\n    self.restock(1);\n    self.restock(1);\n").unwrap().contains("again"));
+    assert_eq!(ok(&checker, "units;\n    self.restock(1);\n    self.restock(2);\n"), None);
     checker.commit_bytes(b"units; let left = wanted").unwrap();
-    assert_eq!(ok(&checker, " + left;"), None, "a local bound earlier");
-    checker.rollback(1).unwrap();
+    assert!(ok(&checker, " + left;").is_some(), "a `let` binding is not in scope in its own statement");
+    checker.commit_bytes(b"; let right = ").unwrap();
+    assert_eq!(ok(&checker, "left;"), None, "a local bound by an earlier statement");
+    checker.rollback(2).unwrap();
     assert!(ok(&checker, "left;").is_some(), "a local rolled back is gone");
+    checker.commit_bytes(b"units; if let Some(n) = Some(units) {").unwrap();
+    assert_eq!(ok(&checker, " n; }"), None, "an `if let` binding is in scope in its block");
+    checker.commit_bytes(b" n; }").unwrap();
+    // A repair resuming here avoids what the failed draft wrote next.
+    let mut resumed = checker.clone();
+    assert!(resumed.avoid_next(&["wanted", "self"]));
+    assert!(ok(&resumed, " self").is_some());
+    assert!(ok(&resumed, " wanted").unwrap().contains("earlier draft"));
+    assert!(ok(&resumed, " want").is_some(), "a start of it");
+    assert_eq!(ok(&resumed, " units"), None);
+    resumed.commit_bytes(b" ").unwrap();
+    assert!(ok(&resumed, "wanted").is_some(), "whitespace does not use it up");
+    resumed.commit_bytes(b"units").unwrap();
+    assert_eq!(ok(&resumed, ";"), None);
+    // The function returns a value: a body that ends with a statement and never returns is refused at its `}`.
+    checker.commit_bytes(b" units;").unwrap();
+    assert!(ok(&checker, " }").unwrap().contains("returns a value"));
+    assert_eq!(ok(&checker, " Ok(wanted) }"), None);
+    assert_eq!(ok(&checker, " return Ok(wanted); }"), None);
 }

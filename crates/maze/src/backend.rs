@@ -132,6 +132,7 @@ impl Sampling {
     }
 
     /// These settings with the repetition penalty [`Sampling::dry`] set.
+    #[must_use]
     pub fn with_dry(self, dry: f32) -> Self {
         Sampling { dry, ..self }
     }

@@ -105,6 +105,50 @@ pub trait Verify: Send + Sync + std::fmt::Debug {
     /// The problems found in `code` (the attempt's [`Attempt::code`]), each a line for people and for the repair
     /// prompt; empty when it passes.
     fn verify(&self, code: &str) -> Vec<String>;
+
+    /// Where in `code` the first of `problems` (from [`Verify::verify`]) lies, as a byte offset, when the check
+    /// can tell: the next attempt then resumes the draft there, the draft's code before it kept and what it wrote
+    /// there refused (a small model regenerating from scratch tends to write the same code again). `None` (the
+    /// default): the next attempt starts over.
+    fn locate(&self, code: &str, problems: &[String]) -> Option<usize> {
+        let _ = (code, problems);
+        None
+    }
+}
+
+/// Where a repair resumes an earlier draft: its output up to the first located problem, and what it (and earlier
+/// drafts resumed at the same place) wrote there.
+#[derive(Clone, Debug)]
+struct Resume {
+    text: String,
+    avoid: Vec<String>,
+}
+
+impl Resume {
+    /// Resumes `attempt` at `offset` in its code, when that falls inside the body past its `{`.
+    fn at(attempt: &Attempt, offset: usize) -> Option<Resume> {
+        let code = &attempt.code;
+        if offset == 0 || offset >= code.len() || !code.is_char_boundary(offset) {
+            return None;
+        }
+        let body_at = attempt.generation.text.find(code.as_str())?;
+        let rest = &code[offset..];
+        let ident = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+        let avoid = if ident > 0 { &rest[..ident] } else { rest.get(..1)? };
+        Some(Resume { text: attempt.generation.text[..body_at + offset].to_owned(), avoid: vec![avoid.to_owned()] })
+    }
+
+    /// This resume, also avoiding what an earlier one at the same place avoided.
+    fn after(mut self, earlier: Option<&Resume>) -> Resume {
+        if let Some(e) = earlier.filter(|e| e.text == self.text) {
+            for w in &e.avoid {
+                if !self.avoid.contains(w) {
+                    self.avoid.push(w.clone());
+                }
+            }
+        }
+        self
+    }
 }
 
 impl Task {
@@ -292,6 +336,8 @@ impl Pipeline {
 
         let mut prompt = task.prompt.clone();
         let mut attempts: Vec<Attempt> = Vec::new();
+        let mut resume: Option<Resume> = None;
+        let mut last_resume: Option<Resume> = None;
         for n in 0..=task.max_repairs {
             let mut checker = compiled.as_ref().map(|(c, _)| c.checker());
             if let Some(c) = checker.as_mut() {
@@ -304,14 +350,34 @@ impl Pipeline {
                     c.set_identifiers(Arc::clone(ids));
                 }
             }
+            // Resume the last draft where its first located problem is (syntax checker and text prompts only).
+            let mut resumed = None;
+            if let (Some(r), Some(c), Prompt::Text(_)) = (resume.take(), checker.as_mut(), &prompt)
+                && c.tokens_used().is_some()
+            {
+                let mut trial = c.clone();
+                if trial.commit_bytes(r.text.as_bytes()).is_ok() && trial.avoid_next(&r.avoid) {
+                    *c = trial;
+                    resumed = Some(r.text.clone());
+                    last_resume = Some(r);
+                }
+            }
+            let used = match (&resumed, &checker) {
+                (Some(_), Some(c)) => c.tokens_used().unwrap_or(0),
+                _ => 0,
+            };
             let mut sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
             if n > 0 && sampling.is_greedy() && task.repair_temperature > 0.0 {
                 sampling.temperature = task.repair_temperature;
                 sampling.top_p = 0.95;
             }
+            let mut request_prompt = prompt.clone();
+            if let (Some(text), Prompt::Text(p)) = (&resumed, &mut request_prompt) {
+                p.push_str(text);
+            }
             let request = GenerateRequest {
-                prompt: prompt.clone(),
-                max_tokens: task.max_tokens,
+                prompt: request_prompt,
+                max_tokens: task.max_tokens.saturating_sub(used).max(1),
                 sampling,
                 grammar: grammar.clone(),
             };
@@ -351,6 +417,9 @@ impl Pipeline {
             if let Some(h) = &header {
                 generation.text.insert_str(0, h);
             }
+            if let Some(text) = &resumed {
+                generation.text.insert_str(0, text);
+            }
             if let Some(end) = cut_body.then(|| balanced_body_end(&generation.text)).flatten() {
                 generation.text.truncate(end);
             }
@@ -368,6 +437,13 @@ impl Pipeline {
             let passed = attempt.passed();
             if !passed && n < task.max_repairs {
                 prompt = repair_prompt(&task.prompt, &attempt, task.max_tokens);
+                resume = task
+                    .verify
+                    .as_ref()
+                    .filter(|_| attempt.violations.is_empty() && attempt.complete)
+                    .and_then(|v| v.locate(&attempt.code, &attempt.problems))
+                    .and_then(|offset| Resume::at(&attempt, offset))
+                    .map(|r| r.after(last_resume.as_ref()));
             }
             attempts.push(attempt);
             if passed {

@@ -19,6 +19,8 @@ struct Scripted {
     vocab: Arc<Vocabulary>,
     scripts: Vec<&'static str>,
     prompts: Vec<Prompt>,
+    /// Per call, whether the constraint's vetting let a `w` through as the first byte written.
+    w_vetted: Vec<bool>,
 }
 
 impl Scripted {
@@ -26,7 +28,7 @@ impl Scripted {
         let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         tokens.push(b"<eos>".to_vec());
         let vocab = Vocabulary { name: "bytes".into(), tokens, eos: vec![EOS], bos: None, special: vec![EOS] };
-        Scripted { vocab: Arc::new(vocab), scripts, prompts: Vec::new() }
+        Scripted { vocab: Arc::new(vocab), scripts, prompts: Vec::new(), w_vetted: Vec::new() }
     }
 }
 
@@ -60,6 +62,7 @@ impl Backend for Scripted {
                 tokens.push(t);
             }
         }
+        self.w_vetted.push(c.vet(u32::from(b'w')));
         let mut finish = FinishReason::MaxTokens;
         for &b in script.as_bytes() {
             if tokens.len() >= request.max_tokens as usize {
@@ -145,6 +148,41 @@ fn a_checked_violation_is_fed_back_and_repaired() {
     let m = pipeline.cache().metrics();
     assert_eq!((m.hits, m.misses), (1, 1));
     assert_eq!(m.generation.count, 3);
+}
+
+/// Says `wrapping_sub` is not a method here, and where.
+#[derive(Debug)]
+struct NoWrapping;
+
+impl maze::Verify for NoWrapping {
+    fn verify(&self, code: &str) -> Vec<String> {
+        if code.contains("wrapping_sub") { vec!["no method named `wrapping_sub`".into()] } else { Vec::new() }
+    }
+
+    fn locate(&self, code: &str, _: &[String]) -> Option<usize> {
+        code.find("wrapping_sub")
+    }
+}
+
+#[test]
+fn a_located_problem_is_repaired_from_where_it_is() {
+    let pipeline = Pipeline::default();
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: "fn dec(x: u8) -> Option<u8>".into() })
+        .with_body(braid::BodyOptions { syntax: true, identifiers: false, self_type: None });
+    let mut task = Task::new(Prompt::Text("// Decrement x.\n".into()), ConstraintSet::new(), config);
+    task.max_tokens = 200;
+    task.verify = Some(Arc::new(NoWrapping));
+    // The second script is what comes after the kept `Some(x.`.
+    let mut backend = Scripted::new(vec![" Some(x.wrapping_sub(1)) }", "checked_sub(1)?) }"]);
+    let outcome = pipeline.run(&mut backend, &task, &mut ignore()).unwrap();
+    assert_eq!(outcome.attempts.len(), 2, "{}", outcome.summary());
+    assert!(outcome.satisfied(), "{}", outcome.summary());
+    assert_eq!(outcome.code(), "fn dec(x: u8) -> Option<u8> { Some(x.checked_sub(1)?) }");
+    // The repair's prompt ends with the draft up to the problem, and what the draft wrote there is refused.
+    let Prompt::Text(second) = &backend.prompts[1] else { panic!() };
+    assert!(second.ends_with("fn dec(x: u8) -> Option<u8> { Some(x."), "{second:?}");
+    assert!(second.contains("wrapping_sub"), "the note names the problem: {second:?}");
+    assert_eq!(backend.w_vetted, [true, false]);
 }
 
 #[test]

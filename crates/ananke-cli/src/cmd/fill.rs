@@ -121,6 +121,24 @@ impl Verify for CargoVerify {
             }
         }
     }
+
+    /// The first error in this file (`PATH:LINE:COL: error...`, as `--message-format short` writes it) that
+    /// falls inside the body.
+    fn locate(&self, code: &str, problems: &[String]) -> Option<usize> {
+        let rel = self.file.strip_prefix(&self.root).unwrap_or(&self.file).to_string_lossy().replace('\\', "/");
+        let candidate = format!("{}{code}{}", self.before, self.after);
+        problems.iter().find_map(|p| {
+            let rest = p.strip_prefix("cargo check: ")?.strip_prefix(rel.as_str())?.strip_prefix(':')?;
+            let mut parts = rest.splitn(3, ':');
+            let line: usize = parts.next()?.parse().ok()?;
+            let col: usize = parts.next()?.parse().ok()?;
+            let line_start =
+                if line <= 1 { 0 } else { candidate.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)? };
+            let in_line = candidate[line_start..].char_indices().nth(col.checked_sub(1)?).map(|(i, _)| i)?;
+            let offset = (line_start + in_line).checked_sub(self.before.len())?;
+            (offset < code.len()).then_some(offset)
+        })
+    }
 }
 
 /// `FILE[:LINE]`.
@@ -408,6 +426,27 @@ mod tests {
             unified_diff("src/x.rs", old, new),
             "--- a/src/x.rs\n+++ b/src/x.rs\n@@ -2,7 +2,8 @@\n b\n c\n d\n-    todo!()\n+    x + 1\n+    // done\n e\n f\n g\n"
         );
+    }
+
+    #[test]
+    fn cargo_errors_are_located_in_the_body() {
+        let verify = CargoVerify {
+            file: PathBuf::from("/p/src/lib.rs"),
+            root: PathBuf::from("/p"),
+            on_disk: Vec::new(),
+            before: "fn a() {}\nfn b() -> u8 ".into(),
+            after: "\n".into(),
+        };
+        let code = "{\n    x.bad()\n}";
+        let problems = [
+            "cargo check: src/other.rs:3:7: error[E0425]: elsewhere".to_owned(),
+            "cargo check: src/lib.rs:1:4: error[E0308]: before the body".to_owned(),
+            "cargo check: src/lib.rs:3:7: error[E0599]: no method named `bad`".to_owned(),
+        ];
+        assert_eq!(verify.locate(code, &problems[..1]), None, "another file");
+        assert_eq!(verify.locate(code, &problems[1..2]), None, "outside the body");
+        let at = verify.locate(code, &problems).unwrap();
+        assert!(code[at..].starts_with("bad()"), "{at}");
     }
 
     #[test]

@@ -364,6 +364,21 @@ impl Checker {
         }
     }
 
+    /// Makes [`Checker::vet`] refuse, at the next token that is not whitespace, any token that spells a start of
+    /// one of `words` or begins with one: a repair that resumes an earlier draft where it went wrong (`words`
+    /// being what drafts wrote there) takes another way. Cleared once a token that is not whitespace is
+    /// committed. Only the syntax layer's checker vets tokens; for the others this does nothing and returns
+    /// `false`.
+    pub fn avoid_next<S: AsRef<str>>(&mut self, words: &[S]) -> bool {
+        match &mut self.engine {
+            Engine::Syntax(s) => {
+                s.avoid_next(words.iter().map(|w| w.as_ref().as_bytes().to_vec()).filter(|w| !w.is_empty()).collect());
+                true
+            }
+            Engine::Body(_) | Engine::Llg(_) => false,
+        }
+    }
+
     /// [`Checker::vet`] for bytes that may span several tokens.
     pub fn vet_bytes(&self, bytes: &[u8]) -> Option<Violation> {
         match &self.engine {

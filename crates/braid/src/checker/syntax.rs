@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use super::automaton::BanTracker;
 use super::index::{NO_TOKEN, VocabIndex};
 use super::mask::TokenMask;
-use crate::identifiers::Identifiers;
+use crate::identifiers::{Identifiers, words};
 use crate::syntax::grammar::{Action, Frame, Grammar, Role};
 use crate::syntax::lexer::{self, Cat, Kind, KindSet, LexState, Lexer, NO_KIND, Region};
 
@@ -1038,6 +1038,8 @@ pub(crate) struct SyntaxEngine {
     budget: Option<u32>,
     /// The identifier layer, when on.
     idl: Option<Arc<IdLayer>>,
+    /// Starts the next token that is not whitespace may not make (see [`SyntaxEngine::avoid_next`]).
+    avoid: Option<Vec<Vec<u8>>>,
     /// Names bound in the body so far, with the output length where each was bound (for rollbacks).
     locals: Vec<(usize, String)>,
     /// The type of `self` (an impl's self type), when known.
@@ -1053,6 +1055,8 @@ pub(crate) struct IdLayer {
     header_names: std::collections::BTreeSet<String>,
     /// The header's generic type parameters (not lifetimes or const generics).
     generics: Vec<String>,
+    /// Whether the function returns a value (a return type other than `()` and `!`).
+    returns_value: bool,
 }
 
 /// Within this many bytes of the budget's end, every allowed token is checked against the budget. Further away a
@@ -1092,6 +1096,7 @@ impl SyntaxEngine {
             stats: CheckerStats::default(),
             budget: None,
             idl: None,
+            avoid: None,
             locals: Vec::new(),
             self_type: None,
         };
@@ -1229,6 +1234,12 @@ impl SyntaxEngine {
         self.budget = max_tokens;
     }
 
+    /// The next token that is not whitespace may not spell the start of one of `words` nor begin with one
+    /// (checked by [`SyntaxEngine::vet`]); cleared once such a token is committed.
+    pub(crate) fn avoid_next(&mut self, words: Vec<Vec<u8>>) {
+        self.avoid = (!words.is_empty()).then_some(words);
+    }
+
     /// Turns the identifier layer on with these names (see [`crate::Identifiers`]).
     pub(crate) fn set_identifiers(&mut self, ids: Arc<Identifiers>) {
         let header = String::from_utf8_lossy(&self.shared.header).into_owned();
@@ -1242,12 +1253,23 @@ impl SyntaxEngine {
         }
         let header_names = crate::identifiers::words(&header).map(str::to_owned).collect();
         let generics = crate::identifiers::header_generics(&header);
-        self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics }));
+        let returns_value = crate::identifiers::returns_value(&header);
+        self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value }));
     }
 
     /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
     /// is off or the bytes are refused by the syntax anyway): the reason otherwise.
     pub(crate) fn vet(&self, bytes: &[u8]) -> Option<String> {
+        let start = bytes.trim_ascii_start();
+        if !start.is_empty()
+            && let Some(word) =
+                self.avoid.iter().flatten().find(|w| w.starts_with(start) || start.starts_with(w.as_slice()))
+        {
+            return Some(format!(
+                "an earlier draft wrote `{}` here, and it did not compile",
+                String::from_utf8_lossy(word)
+            ));
+        }
         let idl = self.idl.as_ref()?;
         if self.in_header(&self.now) {
             return None;
@@ -1260,6 +1282,13 @@ impl SyntaxEngine {
         let mut joined = self.text[start..].to_vec();
         joined.extend_from_slice(bytes);
         let mut fresh: Vec<&str> = Vec::new();
+        // A `let` binding is in scope once its statement ends (`let x = x;` reads an outer `x`).
+        let in_scope: Vec<&str> = self
+            .locals
+            .iter()
+            .filter(|(at, _)| !is_let_binding(&self.text, *at) || self.text[*at..].contains(&b';'))
+            .map(|(_, l)| l.as_str())
+            .collect();
         for (role, i) in found {
             let end = base - start + i;
             let name = trailing_ident(&joined[..end]);
@@ -1271,12 +1300,29 @@ impl SyntaxEngine {
                 continue;
             }
             let before = &joined[..end - name.len()];
-            if !self.known(idl, role, before, name, &fresh, false) {
+            if !self.known(idl, role, before, name, &fresh, &in_scope, false) {
                 return Some(format!("`{name}` is not a known {}", role_name(role)));
             }
             if role == Role::Value
                 && let Some(why) = self.not_a_value(idl, name, &joined[end..], &fresh)
             {
+                return Some(why);
+            }
+        }
+        if bytes.contains(&b'\n')
+            && let Some(why) = repeated_line(&joined, joined.len() - bytes.len())
+        {
+            return Some(why);
+        }
+        if bytes.contains(&b')')
+            && let Some(why) = self.wrong_arity(idl, &joined, joined.len() - bytes.len(), &fresh)
+        {
+            return Some(why);
+        }
+        if idl.returns_value && self.done(&p) {
+            let mut body = self.text[self.shared.header.len().min(self.text.len())..].to_vec();
+            body.extend_from_slice(bytes);
+            if let Some(why) = crate::identifiers::missing_value(&String::from_utf8_lossy(&body)) {
                 return Some(why);
             }
         }
@@ -1291,7 +1337,7 @@ impl SyntaxEngine {
                     && role != Role::Free
                 {
                     let before = &joined[..joined.len() - name.len()];
-                    if !self.known(idl, role, before, name, &fresh, true) {
+                    if !self.known(idl, role, before, name, &fresh, &in_scope, true) {
                         return Some(format!("no known {} starts with `{name}`", role_name(role)));
                     }
                 }
@@ -1301,8 +1347,23 @@ impl SyntaxEngine {
     }
 
     /// Whether `name` (or, with `prefix`, a name starting with it) may stand in a position of this role.
-    fn known(&self, idl: &IdLayer, role: Role, before: &[u8], name: &str, fresh: &[&str], prefix: bool) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn known(
+        &self,
+        idl: &IdLayer,
+        role: Role,
+        before: &[u8],
+        name: &str,
+        fresh: &[&str],
+        in_scope: &[&str],
+        prefix: bool,
+    ) -> bool {
         let is = |candidate: &str| if prefix { candidate.starts_with(name) } else { candidate == name };
+        if role == Role::Path
+            && let Some(found) = self.path_member(idl, before, &is)
+        {
+            return found;
+        }
         if role == Role::Member {
             // `recv.name` where `recv` is `self` or a parameter of a type the set describes: that type's members.
             if let Some(ty) = self.receiver_type(idl, before)
@@ -1312,16 +1373,72 @@ impl SyntaxEngine {
             }
             return if prefix { idl.ids.has_prefix(name) } else { idl.ids.contains(name) };
         }
-        let in_ids = if prefix { idl.ids.has_prefix(name) } else { idl.ids.contains(name) };
+        let in_ids = match (role, prefix) {
+            (Role::Value, true) => idl.ids.has_value_prefix(name),
+            (Role::Value, false) => idl.ids.contains_value(name),
+            (_, true) => idl.ids.has_prefix(name),
+            (_, false) => idl.ids.contains(name),
+        };
         in_ids
             || fresh.iter().any(|f| is(f))
-            || self.locals.iter().any(|(_, l)| is(l))
+            || in_scope.iter().any(|l| is(l))
             || idl.params.iter().any(|(n, _)| is(n))
             || if prefix {
                 crate::identifiers::has_prefix(&idl.header_names, name)
             } else {
                 idl.header_names.contains(name)
             }
+    }
+
+    /// Whether the path segment after `before` (which ends with `::`) may be this name, when the segment before
+    /// tells: after `self::`, `crate::` or `super::` an item (a capitalized name or one that names an item); after
+    /// `Self::` or a type the set describes, that type's members (variants, associated functions and constants,
+    /// methods) and what every type has (`default`, `from`...). `None`: anything known may follow.
+    fn path_member(&self, idl: &IdLayer, before: &[u8], is: &dyn Fn(&str) -> bool) -> Option<bool> {
+        let head = before.strip_suffix(b"::")?;
+        let seg = trailing_ident(head);
+        if seg.is_empty() || head[..head.len() - seg.len()].ends_with(b"::") {
+            return None;
+        }
+        match seg {
+            "self" | "crate" | "super" => Some(idl.ids.any_value(is)),
+            _ => {
+                let ty = if seg == "Self" { self.self_type.as_deref()? } else { seg };
+                if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    return None;
+                }
+                idl.ids.has_own_member(ty, is)
+            }
+        }
+    }
+
+    /// Why a call closed in the new bytes (those of `joined` from `from` on) has the wrong number of arguments
+    /// for the function or method the set declares under that name (every declaration of the name counted; std
+    /// names, locals, macros and calls whose arguments hold closures or literals with parentheses are not judged).
+    fn wrong_arity(&self, idl: &IdLayer, joined: &[u8], from: usize, fresh: &[&str]) -> Option<String> {
+        for close in (from..joined.len()).filter(|&i| joined[i] == b')') {
+            let Some(open) = matching_open(&joined[..close]) else { continue };
+            let args = &joined[open + 1..close];
+            if args.iter().any(|b| matches!(b, b'|' | b'"' | b'\'')) {
+                continue;
+            }
+            let callee = trailing_ident(&joined[..open]);
+            if callee.is_empty()
+                || fresh.contains(&callee)
+                || self.locals.iter().any(|(_, l)| l == callee)
+                || idl.params.iter().any(|(n, _)| n == callee)
+            {
+                continue;
+            }
+            let dot = joined[..open - callee.len()].last() == Some(&b'.');
+            let Some(allowed) = idl.ids.arities(callee, dot) else { continue };
+            let n = count_args(args);
+            if !allowed.contains(&n) {
+                let want: Vec<String> = allowed.iter().map(usize::to_string).collect();
+                return Some(format!("`{callee}` takes {} argument(s), not {n}", want.join(" or ")));
+            }
+        }
+        None
     }
 
     /// Why a known name that starts a value expression cannot stand there, `after` being what follows it: not
@@ -1566,7 +1683,7 @@ impl SyntaxEngine {
             for i in bound {
                 let name = trailing_ident(&joined[..shift + i]);
                 if !name.is_empty() {
-                    self.locals.push((base, name.to_owned()));
+                    self.locals.push((base + i, name.to_owned()));
                 }
             }
         }
@@ -1576,6 +1693,9 @@ impl SyntaxEngine {
             return Err(CheckError::Violation(v));
         }
         self.history.push(std::mem::replace(&mut self.now, p));
+        if self.avoid.is_some() && !bytes.trim_ascii().is_empty() {
+            self.avoid = None;
+        }
         self.text.extend_from_slice(bytes);
         self.now.text_len = self.text.len();
         self.now.tokens += tokens;
@@ -1741,6 +1861,93 @@ fn trailing_ident(text: &[u8]) -> &str {
     } else {
         ""
     }
+}
+
+/// Whether the binding whose name ends at `at` in `text` is one of a `let` statement's pattern (not `if let` or
+/// `while let`, whose bindings are in scope in the block that follows).
+fn is_let_binding(text: &[u8], at: usize) -> bool {
+    let head = &text[..at.min(text.len())];
+    let Some(pos) = head.windows(5).rposition(|w| {
+        w[1..4] == *b"let" && !(w[0].is_ascii_alphanumeric() || w[0] == b'_') && matches!(w[4], b' ' | b'(' | b'\n')
+    }) else {
+        return false;
+    };
+    let pattern = &head[pos + 4..];
+    if pattern.iter().any(|b| matches!(b, b';' | b'{' | b'}' | b'=')) {
+        return false;
+    }
+    let before = String::from_utf8_lossy(&head[..=pos]);
+    !matches!(words(before.trim_end()).last(), Some("if" | "while"))
+}
+
+/// Why a line the new bytes (`text` from `from` on) complete should not be written: an empty `//` comment, or
+/// the same line as the one before it (a loop a small model falls into; lines of closing punctuation aside).
+fn repeated_line(text: &[u8], from: usize) -> Option<String> {
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    // Lines completed by the new bytes: those whose newline lies at or past `from`.
+    let mut end = 0usize;
+    let mut previous: Option<&[u8]> = None;
+    for (i, line) in lines.iter().enumerate() {
+        end += line.len();
+        let complete = i + 1 < lines.len();
+        let trimmed = line.trim_ascii();
+        if complete && end >= from {
+            if matches!(trimmed, b"//" | b"///" | b"//!") {
+                return Some("an empty comment".into());
+            }
+            if !trimmed.is_empty() && trimmed.iter().any(u8::is_ascii_alphanumeric) && previous == Some(trimmed) {
+                return Some(format!("the line `{}` again", String::from_utf8_lossy(trimmed)));
+            }
+        }
+        if !trimmed.is_empty() {
+            previous = Some(trimmed);
+        }
+        end += 1;
+    }
+    None
+}
+
+/// The index of the `(` that the `)` just past `text` closes (`None` when it is not in `text`).
+fn matching_open(text: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, &b) in text.iter().enumerate().rev() {
+        match b {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                if depth == 0 {
+                    return (b == b'(').then_some(i);
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none).
+fn count_args(args: &[u8]) -> usize {
+    let mut depth = 0i32;
+    let mut n = 0;
+    let mut piece_has_text = false;
+    for &b in args {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b',' if depth == 0 => {
+                if piece_has_text {
+                    n += 1;
+                }
+                piece_has_text = false;
+                continue;
+            }
+            _ => {}
+        }
+        if !b.is_ascii_whitespace() {
+            piece_has_text = true;
+        }
+    }
+    n + usize::from(piece_has_text)
 }
 
 fn role_name(role: Role) -> &'static str {
