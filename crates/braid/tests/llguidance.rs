@@ -2,6 +2,7 @@
 //! token by token, and forbidden text cannot be produced, even when it is split across tokens.
 
 mod common;
+mod ruleset;
 
 use ananke_core::{
     Constraint, ConstraintSet, ErrorStyle, Language, LengthUnit, NamingStyle, Param, Pattern, Provenance, Rule, Scope,
@@ -9,9 +10,7 @@ use ananke_core::{
 };
 use braid::{CompileConfig, ConstraintIR, Target};
 
-fn user(rule: Rule) -> Constraint {
-    Constraint::new(rule, Scope::default(), Provenance::user())
-}
+use ruleset::user;
 
 fn rust_rules() -> ConstraintSet {
     let mut set = ConstraintSet::new();
@@ -272,18 +271,15 @@ fn many_bans_work_under_default_limits() {
         "read_volatile",
         "zeroed",
     ];
-    let mut set = ConstraintSet::new();
-    for callee in CALLEES {
-        set.insert(user(Rule::ForbidCall { callee: callee.into() }));
-    }
-    for (target, style) in [
-        (SymbolKind::Variable, NamingStyle::SnakeCase),
-        (SymbolKind::Function, NamingStyle::SnakeCase),
-        (SymbolKind::Type, NamingStyle::PascalCase),
-        (SymbolKind::Constant, NamingStyle::ScreamingSnakeCase),
-    ] {
-        set.insert(user(Rule::Naming { target, style }));
-    }
+    let set = ruleset::set_of(
+        &CALLEES,
+        &[
+            (SymbolKind::Variable, NamingStyle::SnakeCase),
+            (SymbolKind::Function, NamingStyle::SnakeCase),
+            (SymbolKind::Type, NamingStyle::PascalCase),
+            (SymbolKind::Constant, NamingStyle::ScreamingSnakeCase),
+        ],
+    );
     let cases: [(Language, &str, &str, &str); 5] = [
         (
             Language::Rust,

@@ -125,7 +125,7 @@ impl Verify for CargoVerify {
     /// The first error in this file (`PATH:LINE:COL: error...`, as `--message-format short` writes it) that
     /// falls inside the body.
     fn locate(&self, code: &str, problems: &[String]) -> Option<usize> {
-        let rel = self.file.strip_prefix(&self.root).unwrap_or(&self.file).to_string_lossy().replace('\\', "/");
+        let rel = relative(&self.file, &self.root);
         let candidate = format!("{}{code}{}", self.before, self.after);
         problems.iter().find_map(|p| {
             let rest = p.strip_prefix("cargo check: ")?.strip_prefix(rel.as_str())?.strip_prefix(':')?;

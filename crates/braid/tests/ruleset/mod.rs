@@ -24,15 +24,23 @@ pub const CALLEES: [&str; 10] = [
 
 /// Ten forbidden calls and naming rules for variables, functions (snake_case) and types (PascalCase).
 pub fn rules() -> ConstraintSet {
+    set_of(
+        &CALLEES,
+        &[
+            (SymbolKind::Variable, NamingStyle::SnakeCase),
+            (SymbolKind::Function, NamingStyle::SnakeCase),
+            (SymbolKind::Type, NamingStyle::PascalCase),
+        ],
+    )
+}
+
+/// A set of user rules: these calls forbidden, these naming styles required.
+pub fn set_of(callees: &[&str], naming: &[(SymbolKind, NamingStyle)]) -> ConstraintSet {
     let mut set = ConstraintSet::new();
-    for callee in CALLEES {
-        set.insert(user(Rule::ForbidCall { callee: callee.into() }));
+    for callee in callees {
+        set.insert(user(Rule::ForbidCall { callee: (*callee).into() }));
     }
-    for (target, style) in [
-        (SymbolKind::Variable, NamingStyle::SnakeCase),
-        (SymbolKind::Function, NamingStyle::SnakeCase),
-        (SymbolKind::Type, NamingStyle::PascalCase),
-    ] {
+    for &(target, style) in naming {
         set.insert(user(Rule::Naming { target, style }));
     }
     set
