@@ -13,7 +13,8 @@ Writes WORK/results.jsonl (one line per task x mode, as it goes) and WORK/table.
                            [--max-tokens 192] [--seed 0] [--work target/quality] [--timeout 300]
                            [--ananke PATH] [--devtools PATH] [--model GGUF] [--table-only]
 
-Modes: unconstrained, syntax, budget, identifiers, repair (the default set) and `reference` (the original body put
+Modes: unconstrained, syntax, budget, identifiers, repair (the default set), unconstrained-repair and revise (for
+comparison: the repair loop without the layers, and the older repair strategy), and `reference` (the original body put
 back, no generation: checks the harness itself, every rate should be 100%).
 """
 import argparse
@@ -40,7 +41,11 @@ MODES = {
     "syntax": ["--no-budget", "--no-identifiers", "--max-repairs", "0"],
     "budget": ["--no-identifiers", "--max-repairs", "0"],
     "identifiers": ["--max-repairs", "0"],
-    "repair": ["--max-repairs", "4", "--verify", "cargo"],
+    "repair": ["--max-repairs", "6", "--verify", "cargo"],
+    # Not a layer: the same repair loop without token-level enforcement, to tell what the loop alone gives.
+    "unconstrained-repair": ["--unconstrained", "--max-repairs", "6", "--verify", "cargo"],
+    # The previous repair strategy: revise one draft (notes in the prompt, resumed at the first error), greedily.
+    "revise": ["--max-repairs", "6", "--verify", "cargo", "--repair", "revise"],
     "reference": None,
 }
 DEFAULT_MODES = "unconstrained,syntax,budget,identifiers,repair"

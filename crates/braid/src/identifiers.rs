@@ -89,6 +89,12 @@ as async await break const continue dyn else enum extern false fn for if impl in
 ref return static struct trait true type unsafe use where while
 ";
 
+/// Traits of std a body names: only ever before `::` (`Default::default()`), never a value or a function.
+const STD_TRAITS: &str = "Clone Copy Debug Display Default Iterator IntoIterator DoubleEndedIterator ExactSizeIterator
+Extend FromIterator From Into TryFrom TryInto AsRef AsMut Borrow BorrowMut Deref DerefMut Drop Fn FnMut FnOnce PartialEq
+Eq PartialOrd Ord Hash Hasher Send Sync Sized ToString ToOwned FromStr Error Read Write BufRead Seek Sum Product Any
+Future";
+
 /// Associated functions a type commonly gets from derives and std traits, reached by path (`T::from(x)`).
 const ASSOCIATED: &str = "from try_from from_str from_iter default new clone eq cmp partial_cmp hash fmt";
 
@@ -373,6 +379,12 @@ pub(crate) fn is_primitive_type(name: &str) -> bool {
     )
 }
 
+/// Lower-case names of std besides [`is_std_module`]'s and the primitive types that start paths in bodies.
+const STD_PATH_STARTS: &[&str] = &[
+    "self", "iter", "slice", "string", "vec", "hash", "num", "borrow", "sync", "cell", "rc", "time", "thread",
+    "process", "env", "path", "ffi", "any", "error", "char", "str",
+];
+
 /// Modules of std (and the crate roots) that are only ever a path's first segment in a body.
 pub(crate) fn is_std_module(name: &str) -> bool {
     matches!(
@@ -479,6 +491,11 @@ pub struct Identifiers {
     trait_methods: BTreeSet<String>,
     /// Functions the set declares outside impls and traits.
     free_functions: BTreeSet<String>,
+    /// Traits: std's and those the set declares (a trait is never a value).
+    traits: BTreeSet<String>,
+    /// Lower-case names that may start a path (`name::`): std's modules and primitive types, crate roots, and
+    /// what the source uses so (before `::`, after `mod`, `use` or `extern crate`).
+    path_starts: BTreeSet<String>,
     /// Methods and associated functions the set declares (in impls and traits).
     methods: BTreeSet<String>,
     /// Per function name, the argument counts its declarations take when called with `.` (methods, `self` not
@@ -498,6 +515,12 @@ impl Identifiers {
             fields: BTreeMap::new(),
             trait_methods: BTreeSet::new(),
             free_functions: BTreeSet::new(),
+            traits: STD_TRAITS.split_whitespace().map(str::to_owned).collect(),
+            path_starts: STD_VALUES
+                .split_whitespace()
+                .filter(|w| is_std_module(w) || is_primitive_type(w) || STD_PATH_STARTS.contains(w))
+                .map(str::to_owned)
+                .collect(),
             methods: BTreeSet::new(),
             dot_arities: BTreeMap::new(),
             path_arities: BTreeMap::new(),
@@ -545,6 +568,9 @@ impl Identifiers {
                 }
                 Rule::TypeShape(shape) => {
                     ids.add_source(&shape.name);
+                    if shape.kind == TypeShapeKind::Trait {
+                        ids.traits.insert(base_type(&shape.name));
+                    }
                     for m in &shape.members {
                         ids.names.insert(m.name.clone());
                         // Variants are reached by path (`Kind::A`), the rest by `.`; both count as the type's.
@@ -600,21 +626,28 @@ impl Identifiers {
                 self.values.insert(word.to_owned());
             }
         }
+        for word in path_start_words(text) {
+            if !self.path_starts.contains(word) {
+                self.path_starts.insert(word.to_owned());
+            }
+        }
     }
 
-    /// Adds one name (one that may also start a value).
+    /// Adds one name (one that may also start a value or a path).
     pub fn add_name(&mut self, name: &str) {
         self.names.insert(name.to_owned());
         self.values.insert(name.to_owned());
+        self.path_starts.insert(name.to_owned());
     }
 
     /// Whether a name may start a value outside the body's own bindings: a capitalized known name (a type, a
     /// variant, a constant), or a lower-case one that names an item (see [`Identifiers::add_source`]).
+    /// A method the set declares is not a value, even when the source's `fn` names it as an item.
     pub(crate) fn contains_value(&self, name: &str) -> bool {
         if name.starts_with(|c: char| c.is_ascii_uppercase()) {
             self.names.contains(name)
         } else {
-            self.values.contains(name)
+            self.values.contains(name) && !self.is_method_only(name)
         }
     }
 
@@ -623,8 +656,21 @@ impl Identifiers {
         if prefix.starts_with(|c: char| c.is_ascii_uppercase()) {
             has_prefix(&self.names, prefix)
         } else {
-            has_prefix(&self.values, prefix)
+            self.values
+                .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+                .take_while(|v| v.starts_with(prefix))
+                .any(|v| !self.is_method_only(v))
         }
+    }
+
+    /// Whether a name is a trait (std's or the set's).
+    pub(crate) fn is_trait(&self, name: &str) -> bool {
+        self.traits.contains(name)
+    }
+
+    /// Whether a lower-case name may start a path (`name::`): a module, a crate, a primitive type.
+    pub(crate) fn is_path_start(&self, name: &str) -> bool {
+        self.path_starts.contains(name)
     }
 
     /// Whether a name is known.
@@ -759,6 +805,42 @@ fn item_words(text: &str) -> Vec<&str> {
             (prev2, prev) = (prev, w);
         } else {
             in_use &= byte != b';';
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The lower-case identifiers of a source text that may start a path: before `::` (not after one), after `mod` or
+/// `extern crate`, anywhere in a `use` (what it imports may start a path; the rest of it too, which loses nothing
+/// valid).
+fn path_start_words(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut prev = "";
+    let mut in_use = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte.is_ascii_alphabetic() || byte == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let w = &text[start..i];
+            let after_path = start >= 2 && &bytes[start - 2..start] == b"::";
+            let next = i + bytes[i..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let path_start = bytes.get(next) == Some(&b':') && bytes.get(next + 1) == Some(&b':');
+            if byte.is_ascii_lowercase() && (in_use || (path_start && !after_path) || matches!(prev, "mod" | "crate")) {
+                out.push(w);
+            }
+            in_use |= w == "use";
+            prev = w;
+        } else {
+            in_use &= byte != b';';
+            if !byte.is_ascii_whitespace() {
+                prev = "";
+            }
             i += 1;
         }
     }
@@ -917,6 +999,26 @@ mod tests {
         assert!(ids.contains("scratch") && !ids.contains_value("scratch"), "another function's local");
         assert!(!ids.contains_value("grow"), "reached by a path, not a value start");
         assert!(ids.has_value_prefix("next_t") && !ids.has_value_prefix("scr"));
+    }
+
+    #[test]
+    fn methods_traits_and_path_starts() {
+        let mut ids = Identifiers::std();
+        ids.add_source(
+            "mod parse;\nuse crate::limits::MAX;\nextern crate alloc_shim;\nfn helper() { fmt::x(); a::b::c(); }",
+        );
+        for start in ["parse", "crate", "fmt", "a", "alloc_shim", "std", "u8", "str", "self"] {
+            assert!(ids.is_path_start(start), "{start}");
+        }
+        assert!(!ids.is_path_start("b") && !ids.is_path_start("helper") && !ids.is_path_start("x"));
+        assert!(ids.is_path_start("limits"), "named in a use");
+        assert!(ids.is_trait("Default") && !ids.is_trait("Vec"));
+        // `new` is named after `fn` in the source, but the set declares it as a method only.
+        ids.add_source("impl Stock { fn new() -> Stock { Stock } fn newest(&self) {} }");
+        assert!(ids.contains_value("new") && ids.has_value_prefix("newe"));
+        ids.methods.insert("new".into());
+        ids.methods.insert("newest".into());
+        assert!(!ids.contains_value("new") && !ids.has_value_prefix("ne"), "methods are not values");
     }
 
     #[test]

@@ -358,3 +358,55 @@ fn identifiers_that_do_not_exist_are_refused() {
     assert_eq!(ok(&checker, " Ok(wanted) }"), None);
     assert_eq!(ok(&checker, " return Ok(wanted); }"), None);
 }
+
+/// Finer value rules: `self` needs a `self` parameter, a trait is not a value nor a function, a lower-case path
+/// starts with a module or crate the code can name, and a parameter shadowed by a `let` still types the receiver
+/// of its own statement.
+#[test]
+fn selves_traits_module_paths_and_shadowed_parameters() {
+    let header = "fn restock_all(stock: &mut Stock, units: u32) -> u32";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    let mut ids = braid::Identifiers::from_set(&set);
+    ids.add_source("use std::collections::HashMap;\nmod report;\nfn helper() {}");
+    assert!(checker.set_identifiers(Arc::new(ids)));
+    checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "self.items.len();").unwrap().contains("no `self` parameter"));
+    assert_eq!(ok(&checker, "stock.items.len();"), None);
+    assert!(ok(&checker, "Clone(stock);").unwrap().contains("trait"), "a trait called as a function");
+    assert_eq!(ok(&checker, "Default::default();"), None, "a trait's function by path");
+    assert_eq!(ok(&checker, "report::helper();"), None, "a module of the crate");
+    assert_eq!(ok(&checker, "std::cmp::max(units, 1);"), None);
+    assert_eq!(ok(&checker, "u32::MAX;"), None);
+    assert!(ok(&checker, "helper::total(units);").unwrap().contains("not a module"), "a function is not a module");
+    assert!(ok(&checker, "restock_all::x();").is_some());
+    // `let stock = stock.` reads the parameter: its type still says which members exist.
+    checker.commit_bytes(b"units; let stock = stock.").unwrap();
+    assert_eq!(ok(&checker, "items.len();"), None);
+    assert!(ok(&checker, "next_os(units);").is_some(), "not a member of Stock");
+}
+
+/// Far from the end of the budget, the budget takes nothing away, inside a comment too (a comment's bound was once
+/// unbounded, so the budget let only its line break through: every comment came out empty).
+#[test]
+fn far_from_its_end_the_budget_leaves_comments_alone() {
+    let header = "fn double_quoted_ok(c: u8) -> bool";
+    let ir = ir(&rules(), header);
+    for (name, index) in vocabularies() {
+        for text in ["{\n    match c {\n        //", "{\n    // Work around", "{\n    let x = \"a"] {
+            let mut free = Checker::new(&ir, index).unwrap();
+            free.commit_bytes(format!("{header} {text}").as_bytes()).unwrap();
+            let mut bounded = free.clone();
+            bounded.set_budget(Some(192));
+            let want = free.compute_mask().unwrap().clone();
+            let got = bounded.compute_mask().unwrap();
+            assert_eq!(got.count(), want.count(), "{name}: {text:?}");
+            let no = tokenize(index, " No")[0];
+            assert!(got.is_allowed(no), "{name}: {text:?}");
+        }
+    }
+}

@@ -262,6 +262,9 @@ pub struct StepTiming {
 pub struct Timings {
     /// Tokens in the rendered prompt (servers: as reported in `usage`, when they do).
     pub prompt_tokens: usize,
+    /// Of those, how many the model did not run again: the longest prefix it had seen in an earlier generation
+    /// (the local backend's prefix cache).
+    pub prompt_tokens_reused: usize,
     /// Tokenizing and running the prompt through the model, up to the first logits.
     pub prefill: Duration,
     /// New tokens produced (sampled and forced).

@@ -46,6 +46,13 @@ pub trait TokenConstraint: Send {
         let _ = token;
         true
     }
+
+    /// Why `token` is not allowed next, for people (the `ANANKE_TRACE` output); `None` when it is allowed or the
+    /// constraint cannot tell. The default tells nothing.
+    fn explain(&mut self, token: u32) -> Option<String> {
+        let _ = token;
+        None
+    }
 }
 
 /// braid's token-level checker, compiled from a `ConstraintIR` for the backend's vocabulary. Its masks are borrowed
@@ -77,6 +84,11 @@ impl TokenConstraint for braid::Checker {
 
     fn vet(&mut self, token: u32) -> bool {
         braid::Checker::vet(self, token).is_none()
+    }
+
+    fn explain(&mut self, token: u32) -> Option<String> {
+        let v = self.violation_reason(token).or_else(|| braid::Checker::vet(self, token))?;
+        Some(v.message)
     }
 }
 

@@ -18,6 +18,14 @@ pub(crate) trait LogitsModel {
 
     /// The most positions a sequence may have.
     fn context_len(&self) -> usize;
+
+    /// Starts a new sequence with `prompt` and writes the logits of its last position, like `forward(prompt, 0)`;
+    /// returns how many of the prompt's tokens it took from earlier work instead of running them (a model that
+    /// keeps snapshots of its state reuses the longest prefix it has seen).
+    fn prefill(&mut self, prompt: &[u32], logits: &mut Vec<f32>) -> Result<usize> {
+        self.forward(prompt, 0, logits)?;
+        Ok(0)
+    }
 }
 
 /// One generation's inputs to the loop.
@@ -58,10 +66,12 @@ pub(crate) fn run(
     let vocab = input.vocab;
     let mut timings = Timings { prompt_tokens: input.prompt.len(), ..Timings::default() };
     let mut logits = Vec::new();
-    model.forward(input.prompt, 0, &mut logits)?;
+    timings.prompt_tokens_reused = model.prefill(input.prompt, &mut logits)?;
     let decode_start = Instant::now();
     timings.prefill = decode_start - input.started;
 
+    // `ANANKE_TRACE=1`: per sampled step, the model's favourite tokens before and after the mask, on stderr.
+    let trace = std::env::var_os("ANANKE_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     let mut sampler = Sampler::new(input.sampling);
     let mut tokens: Vec<u32> = Vec::new();
     let mut pos = input.prompt.len();
@@ -82,6 +92,12 @@ pub(crate) fn run(
             let t = Instant::now();
             let ff = c.forced_tokens().map_err(|source| Error::Constraint { step: step_index, source })?;
             if ff.is_empty() {
+                if trace {
+                    let top = trace_top(vocab, &logits, &tokens, "model");
+                    if let Some(why) = top.and_then(|t| c.explain(t)) {
+                        eprintln!("trace {:>4} refused: {why}", tokens.len());
+                    }
+                }
                 let mask = c.compute_mask().map_err(|source| Error::Constraint { step: step_index, source })?;
                 let verdict = apply_mask(mask, &mut logits, vocab);
                 step.mask = t.elapsed();
@@ -114,6 +130,9 @@ pub(crate) fn run(
                 });
             };
             step.sample = t.elapsed();
+            if trace && constraint.is_some() {
+                let _ = trace_top(vocab, &logits, &tokens, "masked");
+            }
             // The constraint's check beyond the mask (braid's identifier layer): draw again without a refused
             // token, a bounded number of times; past that, or when nothing is left, keep the first draw.
             if let Some(c) = constraint.as_deref_mut() {
@@ -127,13 +146,20 @@ pub(crate) fn run(
                     match sampler.sample(&logits) {
                         Some(next) if redraws < MAX_REDRAWS => token = next,
                         _ => {
-                            token = first;
-                            timings.redraw_fallbacks += 1;
+                            // Past the redraws, the most likely allowed token the check accepts, if one is near
+                            // the top; only then the first draw, vetoed.
+                            token = best_vetted(&logits, c, vocab).unwrap_or_else(|| {
+                                timings.redraw_fallbacks += 1;
+                                first
+                            });
                             break;
                         }
                     }
                 }
                 step.mask += t.elapsed();
+            }
+            if trace {
+                eprintln!("trace {:>4} chose  {:?}", tokens.len(), String::from_utf8_lossy(vocab.token_bytes(token)));
             }
             chosen.push(token);
         }
@@ -190,6 +216,39 @@ pub(crate) fn run(
     timings.decode = end - decode_start;
     timings.total = end - input.started;
     Ok(LoopOutput { tokens, finish, timings })
+}
+
+/// How many of the most likely remaining tokens [`best_vetted`] checks.
+const VET_SCAN: usize = 256;
+
+/// The most likely token left in `logits` (vetoed ones are −∞ already) that the constraint's vetting accepts,
+/// among the [`VET_SCAN`] most likely.
+fn best_vetted(logits: &[f32], c: &mut dyn TokenConstraint, vocab: &Vocabulary) -> Option<u32> {
+    let mut order: Vec<u32> =
+        (0..logits.len() as u32).filter(|&t| logits[t as usize].is_finite() && !vocab.is_eos(t)).collect();
+    let n = order.len().min(VET_SCAN);
+    if n == 0 {
+        return None;
+    }
+    order.select_nth_unstable_by(n - 1, |&a, &b| logits[b as usize].total_cmp(&logits[a as usize]));
+    order.truncate(n);
+    order.sort_by(|&a, &b| logits[b as usize].total_cmp(&logits[a as usize]));
+    order.into_iter().find(|&t| c.vet(t))
+}
+
+/// Prints the five tokens with the highest logits (see `ANANKE_TRACE` in [`run`]).
+fn trace_top(vocab: &Vocabulary, logits: &[f32], tokens: &[u32], what: &str) -> Option<u32> {
+    let mut top: Vec<(usize, f32)> = logits.iter().copied().enumerate().filter(|(_, l)| l.is_finite()).collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let max = top.first().map_or(0.0, |t| t.1);
+    let z: f32 = logits.iter().filter(|l| l.is_finite()).map(|l| (l - max).exp()).sum();
+    let shown: Vec<String> = top
+        .iter()
+        .take(5)
+        .map(|&(t, l)| format!("{:?} {:.2}", String::from_utf8_lossy(vocab.token_bytes(t as u32)), (l - max).exp() / z))
+        .collect();
+    eprintln!("trace {:>4} {what:<6} {}", tokens.len(), shown.join(" | "));
+    top.first().map(|&(t, _)| t as u32)
 }
 
 fn record(timings: &mut Timings, step: StepTiming) {
@@ -445,6 +504,39 @@ mod tests {
         assert_eq!(out.tokens.len(), 1, "the first draw is kept when no other passes");
         assert_eq!(out.timings.redraw_fallbacks, 1);
         assert_eq!(hopeless.vetted[0], out.tokens[0]);
+    }
+
+    /// Only digit 3 (token 4) passes the vetting.
+    struct OnlyFour(Vec<u32>);
+    impl TokenConstraint for OnlyFour {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            Ok(&[])
+        }
+        fn commit(&mut self, _: u32) -> Result<(), BoxError> {
+            Ok(())
+        }
+        fn is_accepting(&self) -> bool {
+            false
+        }
+        fn vet(&mut self, token: u32) -> bool {
+            self.0.push(token);
+            token == 4
+        }
+    }
+
+    #[test]
+    fn past_the_redraws_the_most_likely_vetted_token_is_taken() {
+        let v = vocab();
+        // Only token 4 passes: found by logit order, whatever the redraws did.
+        let mut logits: Vec<f32> = (0..40u32).map(|t| 10.0 - t as f32 * 0.1).collect();
+        logits[12] = f32::NEG_INFINITY; // vetoed before: not asked again
+        let mut c = OnlyFour(Vec::new());
+        assert_eq!(best_vetted(&logits, &mut c, &v), Some(4));
+        assert_eq!(c.0, [1, 2, 3, 4], "asked in logit order, EOS (token 0) never");
+        let mut none = OnlyFour(Vec::new());
+        logits[4] = f32::NEG_INFINITY;
+        assert_eq!(best_vetted(&logits, &mut none, &v), None);
+        assert!(!none.0.contains(&12) && !none.0.contains(&0));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use crate::backend::{Prompt, Sampling};
 use crate::error::{Error, Result};
-use crate::pipeline::{Placement, Task};
+use crate::pipeline::{Placement, Repair, Task};
 
 /// A placeholder in a file, with what is needed to fill it. Offsets and lines are the file's own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,8 +134,8 @@ pub struct FillConfig {
     pub sampling: Sampling,
     /// Attempts after the first when the body breaks a checked constraint.
     pub max_repairs: u32,
-    /// The temperature of repair attempts when `sampling` is greedy ([`crate::Task::repair_temperature`]).
-    pub repair_temperature: f32,
+    /// How repair attempts are drawn.
+    pub repair: Repair,
     /// At most this many bytes of the file before the function go into the prompt (the nearest ones).
     pub context_bytes: usize,
     /// Replace a whole body even when the placeholder is only part of it (what the body had is lost).
@@ -167,14 +167,14 @@ impl Default for Layers {
 }
 
 impl Default for FillConfig {
-    /// 192 tokens, greedy with the default repetition penalty ([`Sampling::DRY_DEFAULT`]), two greedy repairs,
+    /// 192 tokens, greedy with the default repetition penalty ([`Sampling::DRY_DEFAULT`]), two resampled repairs,
     /// 1500 bytes of context, whole-body holes only.
     fn default() -> Self {
         FillConfig {
             max_tokens: 192,
             sampling: Sampling::GREEDY.with_dry(Sampling::DRY_DEFAULT),
             max_repairs: 2,
-            repair_temperature: 0.0,
+            repair: Repair::default(),
             context_bytes: 1500,
             replace_partial: false,
             layers: Layers::default(),
@@ -254,7 +254,7 @@ pub fn fill_task(
         max_tokens: config.max_tokens,
         sampling: config.sampling,
         max_repairs: config.max_repairs,
-        repair_temperature: config.repair_temperature,
+        repair: config.repair,
         placement,
         token_level: config.layers.token_level,
         budget: config.layers.budget,

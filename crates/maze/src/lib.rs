@@ -79,5 +79,5 @@ pub use metrics::{Histogram, Latencies, LatencySummary, Metrics};
 pub use model::default_model_path;
 #[cfg(feature = "openai")]
 pub use openai::{OpenAiBackend, OpenAiConfig, RetryPolicy, ServerFlavor};
-pub use pipeline::{Attempt, Enforcement, Outcome, Pipeline, Placement, Task, Verify};
+pub use pipeline::{Attempt, Enforcement, Outcome, Pipeline, Placement, Repair, Task, Verify};
 pub use vocab::{VocabId, Vocabulary};

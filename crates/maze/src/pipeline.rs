@@ -80,10 +80,8 @@ pub struct Task {
     pub sampling: Sampling,
     /// Attempts after the first one when the output breaks a checked constraint (0 = generate and check once).
     pub max_repairs: u32,
-    /// When `sampling` is greedy, repair attempts draw at this temperature instead (nucleus 0.95, the seed plus
-    /// the attempt's number): greedy decoding of a prompt that differs only by a few notes tends to write the
-    /// same code again. 0 keeps repairs greedy.
-    pub repair_temperature: f32,
+    /// How repair attempts are drawn.
+    pub repair: Repair,
     /// Where the output is placed to be checked.
     pub placement: Placement,
     /// Enforce at the token level (a checker in process, the grammar on a server). Off, the output is only checked
@@ -98,6 +96,37 @@ pub struct Task {
     /// A check of each complete attempt beyond the constraints (e.g. `cargo check` of the file it lands in): its
     /// diagnostics fail the attempt and go into the repair prompt.
     pub verify: Option<Arc<dyn Verify>>,
+}
+
+/// How the attempts after the first are drawn when an output fails its checks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Repair {
+    /// Each repair is a new draw from the original prompt at this temperature (nucleus `top_p`, the seed plus the
+    /// attempt's number), under the same token-level constraints: independent candidates, among which the checks
+    /// choose. With a small model this finds a body that compiles far more often than revising one draft (a
+    /// greedy draft's mistakes are the model's most likely ones; see `docs/QUALITY.md`). When the task's own
+    /// sampling is not greedy, its temperature is kept and only the seed changes.
+    Resample {
+        /// The temperature of the repair draws (when the first attempt is greedy).
+        temperature: f32,
+        /// Their nucleus.
+        top_p: f32,
+    },
+    /// Each repair revises the last draft with the task's sampling: the problems as notes in the prompt, and the
+    /// draft resumed where a [`Verify`] check located the first problem (its code before that kept, what it wrote
+    /// there refused).
+    Revise,
+}
+
+impl Repair {
+    /// Resampling at temperature 0.5, nucleus 0.95.
+    pub const RESAMPLE: Repair = Repair::Resample { temperature: 0.5, top_p: 0.95 };
+}
+
+impl Default for Repair {
+    fn default() -> Self {
+        Repair::RESAMPLE
+    }
 }
 
 /// A check of generated code beyond the constraint set: a compiler, a test run.
@@ -162,7 +191,7 @@ impl Task {
             max_tokens: 256,
             sampling: Sampling::GREEDY,
             max_repairs: 2,
-            repair_temperature: 0.0,
+            repair: Repair::default(),
             placement,
             token_level: true,
             budget: true,
@@ -223,8 +252,10 @@ pub struct Outcome {
     pub compile_time: Duration,
     /// Time to get the checker (a cache lookup, or a build).
     pub checker_time: Duration,
-    /// The attempts, in order; the last one is the result.
+    /// The attempts, in order.
     pub attempts: Vec<Attempt>,
+    /// Which attempt is the result: the one that passed, else the closest to passing (see [`Outcome::result`]).
+    pub chosen: usize,
     /// How each constraint was enforced.
     pub enforcement: Enforcement,
 }
@@ -236,21 +267,28 @@ impl Outcome {
         &self.attempts[self.attempts.len() - 1]
     }
 
-    /// The final code (see [`Attempt::code`]).
-    pub fn code(&self) -> &str {
-        &self.last().code
+    /// The attempt that is the result: the one that passed every check, or when none did, the closest to passing
+    /// (complete first, then the fewest broken constraints, then the fewest other problems, then the earliest), so
+    /// a later, worse draft never replaces a better one.
+    pub fn result(&self) -> &Attempt {
+        &self.attempts[self.chosen.min(self.attempts.len() - 1)]
     }
 
-    /// Whether the final output is complete and breaks no checked constraint. Unchecked constraints are not claimed:
+    /// The code of the result (see [`Attempt::code`]).
+    pub fn code(&self) -> &str {
+        &self.result().code
+    }
+
+    /// Whether the result is complete and breaks no checked constraint. Unchecked constraints are not claimed:
     /// see [`Enforcement::unchecked`].
     pub fn satisfied(&self) -> bool {
-        self.last().passed()
+        self.result().passed()
     }
 
     /// One paragraph for people: how many constraints were enforced how, and what still fails.
     pub fn summary(&self) -> String {
         let e = &self.enforcement;
-        let last = self.last();
+        let last = self.result();
         let applicable: BTreeSet<ConstraintId> =
             e.token_level.iter().chain(&e.checked).copied().chain(e.unchecked.iter().map(|(id, _)| *id)).collect();
         let only_checked = e.checked.iter().filter(|id| !e.token_level.contains(id)).count();
@@ -367,9 +405,12 @@ impl Pipeline {
                 _ => 0,
             };
             let mut sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
-            if n > 0 && sampling.is_greedy() && task.repair_temperature > 0.0 {
-                sampling.temperature = task.repair_temperature;
-                sampling.top_p = 0.95;
+            if let Repair::Resample { temperature, top_p } = task.repair
+                && n > 0
+                && sampling.is_greedy()
+            {
+                sampling.temperature = temperature;
+                sampling.top_p = top_p;
             }
             let mut request_prompt = prompt.clone();
             if let (Some(text), Prompt::Text(p)) = (&resumed, &mut request_prompt) {
@@ -435,7 +476,7 @@ impl Pipeline {
                 attempt.problems.extend(verify.verify(&attempt.code));
             }
             let passed = attempt.passed();
-            if !passed && n < task.max_repairs {
+            if !passed && n < task.max_repairs && task.repair == Repair::Revise {
                 prompt = repair_prompt(&task.prompt, &attempt, task.max_tokens);
                 resume = task
                     .verify
@@ -450,12 +491,14 @@ impl Pipeline {
                 break;
             }
         }
+        let chosen = best_attempt(&attempts);
         Ok(Outcome {
             ir,
             cache_hit: compiled.as_ref().map(|(_, hit)| *hit),
             compile_time,
             checker_time,
             attempts,
+            chosen,
             enforcement,
         })
     }
@@ -468,6 +511,15 @@ impl Pipeline {
             latencies.mask.record(step.mask);
         }
     }
+}
+
+/// The index of the attempt closest to passing (see [`Outcome::result`]).
+fn best_attempt(attempts: &[Attempt]) -> usize {
+    attempts
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, a)| (!a.passed(), !a.complete, a.violations.len(), a.problems.len(), *i))
+        .map_or(0, |(i, _)| i)
 }
 
 /// The grammar a server enforces: the IR's Lark grammar, or its JSON schema.

@@ -60,6 +60,41 @@ fn greedy_generation_writes_real_text() {
     assert_eq!(again.tokens, g.tokens);
 }
 
+/// A prompt seen before is not run again: the second generation takes its whole prefill from the prefix cache and
+/// writes the same tokens; a longer prompt starting with it (a resumed draft), or sharing its first chunks (a
+/// note near the end), runs only what follows the shared part, and writes what an uncached run writes.
+#[test]
+fn prompts_that_start_like_earlier_ones_reuse_their_prefill() {
+    let Some(mut b) = backend() else { return };
+    let context = (0..40).map(|i| format!("fn helper_{i}(x: u32) -> u32 {{ x + {i} }}")).collect::<Vec<_>>().join("\n");
+    let prompt = format!("{context}\nfn double(x: u32) -> u32 {{");
+    let request = GenerateRequest::new(Prompt::Text(prompt.clone()), 6);
+    let first = b.generate(&request, None, &mut ignore()).unwrap();
+    let again = b.generate(&request, None, &mut ignore()).unwrap();
+    assert!(first.timings.prompt_tokens > 300, "{}", first.timings.prompt_tokens);
+    assert_eq!(again.timings.prompt_tokens_reused, again.timings.prompt_tokens);
+    assert_eq!(again.tokens, first.tokens);
+
+    let resumed = GenerateRequest::new(Prompt::Text(format!("{prompt}\n    x")), 4);
+    let r = b.generate(&resumed, None, &mut ignore()).unwrap();
+    let boundary = first.timings.prompt_tokens / 128 * 128;
+    assert_eq!(r.timings.prompt_tokens_reused, boundary, "the earlier prompt's whole chunks");
+
+    let noted = format!("{context}\n// Note: double it.\nfn double(x: u32) -> u32 {{");
+    let n = b.generate(&GenerateRequest::new(Prompt::Text(noted.clone()), 6), None, &mut ignore()).unwrap();
+    assert!(n.timings.prompt_tokens_reused >= 256, "whole chunks before the note: {}", n.timings.prompt_tokens_reused);
+    assert!(n.timings.prompt_tokens_reused < n.timings.prompt_tokens);
+
+    // The same prompts on a backend without the cache write the same tokens.
+    drop(b);
+    let Some(path) = model_path() else { return };
+    let mut plain = LocalBackend::load(&LocalConfig { prefix_cache: Some(0), ..LocalConfig::new().with_model(path) })
+        .expect("the model loads");
+    let p = plain.generate(&GenerateRequest::new(Prompt::Text(noted), 6), None, &mut ignore()).unwrap();
+    assert_eq!(p.timings.prompt_tokens_reused, 0);
+    assert_eq!(p.tokens, n.tokens);
+}
+
 /// Digits only (1 to 3 of them), then end of sequence; it records every mask and checks every commit against the
 /// last mask, so a step that skipped the mask would fail.
 struct Digits {

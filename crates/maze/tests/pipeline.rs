@@ -7,8 +7,8 @@ use std::sync::Arc;
 use ananke_core::{Constraint, ConstraintSet, Language, Pattern, Provenance, Rule, Scope, Severity};
 use braid::{CompileConfig, Target};
 use maze::{
-    Backend, BoxError, ConstraintCache, Error, FinishReason, GenerateRequest, Generation, Pipeline, Prompt, Task,
-    Timings, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
+    Backend, BoxError, ConstraintCache, Error, FinishReason, GenerateRequest, Generation, Pipeline, Prompt, Repair,
+    Sampling, Task, Timings, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
 };
 
 const EOS: u32 = 256;
@@ -19,6 +19,7 @@ struct Scripted {
     vocab: Arc<Vocabulary>,
     scripts: Vec<&'static str>,
     prompts: Vec<Prompt>,
+    samplings: Vec<Sampling>,
     /// Per call, whether the constraint's vetting let a `w` through as the first byte written.
     w_vetted: Vec<bool>,
 }
@@ -28,7 +29,7 @@ impl Scripted {
         let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         tokens.push(b"<eos>".to_vec());
         let vocab = Vocabulary { name: "bytes".into(), tokens, eos: vec![EOS], bos: None, special: vec![EOS] };
-        Scripted { vocab: Arc::new(vocab), scripts, prompts: Vec::new(), w_vetted: Vec::new() }
+        Scripted { vocab: Arc::new(vocab), scripts, prompts: Vec::new(), samplings: Vec::new(), w_vetted: Vec::new() }
     }
 }
 
@@ -48,6 +49,7 @@ impl Backend for Scripted {
         on_token: &mut dyn FnMut(&TokenEvent<'_>) -> ControlFlow<()>,
     ) -> maze::Result<Generation> {
         self.prompts.push(request.prompt.clone());
+        self.samplings.push(request.sampling);
         let script = self.scripts[(self.prompts.len() - 1).min(self.scripts.len() - 1)];
         let c = constraint.expect("an in-process backend gets the checker");
         let err = |step, source: BoxError| Error::Constraint { step, source };
@@ -122,7 +124,9 @@ fn ignore() -> impl FnMut(&TokenEvent<'_>) -> ControlFlow<()> {
 fn a_checked_violation_is_fed_back_and_repaired() {
     let pipeline = Pipeline::new(Arc::new(ConstraintCache::default()));
     let mut backend = Scripted::new(vec![" Some(x - 1) }", " x.checked_sub(1) }"]);
-    let outcome = pipeline.run(&mut backend, &task(2), &mut ignore()).unwrap();
+    let mut revise = task(2);
+    revise.repair = Repair::Revise;
+    let outcome = pipeline.run(&mut backend, &revise, &mut ignore()).unwrap();
     assert_eq!(outcome.attempts.len(), 2);
     let first = &outcome.attempts[0];
     assert!(first.complete && !first.passed());
@@ -150,6 +154,46 @@ fn a_checked_violation_is_fed_back_and_repaired() {
     assert_eq!(m.generation.count, 3);
 }
 
+#[test]
+fn resampled_repairs_draw_again_from_the_original_prompt() {
+    let pipeline = Pipeline::default();
+    let mut backend = Scripted::new(vec![" Some(x - 1) }", " x.checked_sub(1) }"]);
+    let t = task(2);
+    assert_eq!(t.repair, Repair::RESAMPLE, "the default");
+    let outcome = pipeline.run(&mut backend, &t, &mut ignore()).unwrap();
+    assert!(outcome.satisfied(), "{}", outcome.summary());
+    assert_eq!((outcome.attempts.len(), outcome.chosen), (2, 1));
+    assert_eq!(backend.prompts[0], backend.prompts[1], "no notes: a new candidate for the same prompt");
+    let (first, second) = (backend.samplings[0], backend.samplings[1]);
+    assert!(first.is_greedy() && !second.is_greedy());
+    assert_eq!((second.temperature, second.top_p, second.seed), (0.5, 0.95, first.seed + 1));
+}
+
+/// Counts the `- 1`s of the code as problems.
+#[derive(Debug)]
+struct MinusOnes;
+
+impl maze::Verify for MinusOnes {
+    fn verify(&self, code: &str) -> Vec<String> {
+        code.matches("- 1").map(|_| "no `- 1` please".to_owned()).collect()
+    }
+}
+
+#[test]
+fn the_result_is_the_attempt_closest_to_passing_not_the_last() {
+    let pipeline = Pipeline::default();
+    let mut backend = Scripted::new(vec![" x.checked_sub(1).map(|y| y - 1) }", " Some(x - 1 - 1) }"]);
+    let mut t = task(1);
+    t.verify = Some(Arc::new(MinusOnes));
+    let outcome = pipeline.run(&mut backend, &t, &mut ignore()).unwrap();
+    assert_eq!(outcome.attempts.len(), 2);
+    assert!(!outcome.satisfied());
+    // The first has one problem; the second two problems and a broken constraint (no `checked_sub`).
+    assert_eq!(outcome.chosen, 0, "{}", outcome.summary());
+    assert_eq!(outcome.code(), "fn dec(x: u8) -> Option<u8> { x.checked_sub(1).map(|y| y - 1) }");
+    assert!(outcome.summary().contains("no `- 1` please"), "{}", outcome.summary());
+}
+
 /// Says `wrapping_sub` is not a method here, and where.
 #[derive(Debug)]
 struct NoWrapping;
@@ -172,6 +216,7 @@ fn a_located_problem_is_repaired_from_where_it_is() {
     let mut task = Task::new(Prompt::Text("// Decrement x.\n".into()), ConstraintSet::new(), config);
     task.max_tokens = 200;
     task.verify = Some(Arc::new(NoWrapping));
+    task.repair = Repair::Revise;
     // The second script is what comes after the kept `Some(x.`.
     let mut backend = Scripted::new(vec![" Some(x.wrapping_sub(1)) }", "checked_sub(1)?) }"]);
     let outcome = pipeline.run(&mut backend, &task, &mut ignore()).unwrap();

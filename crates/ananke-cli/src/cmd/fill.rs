@@ -78,7 +78,13 @@ struct CargoVerify {
     /// The text around the body, as the fill has it (earlier holes of the run filled).
     before: String,
     after: String,
+    /// Where the function's item starts in `before` (its header, whose warnings are the body's).
+    item_start: usize,
 }
+
+/// Warnings of rustc that mean the function is wrong even though it compiles: they fail the attempt when they
+/// point at the function being filled.
+const FAILING_WARNINGS: &[&str] = &["function cannot return without recursing"];
 
 /// Puts a file's bytes back when dropped.
 struct Restore<'a>(&'a Path, &'a [u8]);
@@ -104,15 +110,23 @@ impl Verify for CargoVerify {
             .output();
         match output {
             Err(e) => vec![format!("cannot run cargo check: {e}")],
-            Ok(out) if out.status.success() => Vec::new(),
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
+                let failing_warnings = stderr
+                    .lines()
+                    .filter(|l| FAILING_WARNINGS.iter().any(|w| l.contains(&format!("warning: {w}"))))
+                    .filter(|l| self.offset_of(code, l).is_some_and(|at| at >= self.item_start))
+                    .map(|l| format!("cargo check: {}", l.trim()));
+                if out.status.success() {
+                    return failing_warnings.take(6).collect();
+                }
                 let mut errors: Vec<String> = stderr
                     .lines()
                     .filter(|l| l.contains("error"))
                     .filter(|l| !l.starts_with("error: could not compile"))
-                    .take(6)
                     .map(|l| format!("cargo check: {}", l.trim()))
+                    .chain(failing_warnings)
+                    .take(6)
                     .collect();
                 if errors.is_empty() {
                     errors.push(format!("cargo check failed: {}", stderr.lines().last().unwrap_or("").trim()));
@@ -125,19 +139,26 @@ impl Verify for CargoVerify {
     /// The first error in this file (`PATH:LINE:COL: error...`, as `--message-format short` writes it) that
     /// falls inside the body.
     fn locate(&self, code: &str, problems: &[String]) -> Option<usize> {
-        let rel = relative(&self.file, &self.root);
-        let candidate = format!("{}{code}{}", self.before, self.after);
         problems.iter().find_map(|p| {
-            let rest = p.strip_prefix("cargo check: ")?.strip_prefix(rel.as_str())?.strip_prefix(':')?;
-            let mut parts = rest.splitn(3, ':');
-            let line: usize = parts.next()?.parse().ok()?;
-            let col: usize = parts.next()?.parse().ok()?;
-            let line_start =
-                if line <= 1 { 0 } else { candidate.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)? };
-            let in_line = candidate[line_start..].char_indices().nth(col.checked_sub(1)?).map(|(i, _)| i)?;
-            let offset = (line_start + in_line).checked_sub(self.before.len())?;
+            let offset = self.offset_of(code, p.strip_prefix("cargo check: ")?)?.checked_sub(self.before.len())?;
             (offset < code.len()).then_some(offset)
         })
+    }
+}
+
+impl CargoVerify {
+    /// The byte offset in the file with `code` in place that a `PATH:LINE:COL: ...` line of cargo's short
+    /// messages points at, when PATH is this file.
+    fn offset_of(&self, code: &str, line: &str) -> Option<usize> {
+        let rel = relative(&self.file, &self.root);
+        let candidate = format!("{}{code}{}", self.before, self.after);
+        let rest = line.trim().strip_prefix(rel.as_str())?.strip_prefix(':')?;
+        let mut parts = rest.splitn(3, ':');
+        let line: usize = parts.next()?.parse().ok()?;
+        let col: usize = parts.next()?.parse().ok()?;
+        let line_start = if line <= 1 { 0 } else { candidate.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)? };
+        let in_line = candidate[line_start..].char_indices().nth(col.checked_sub(1)?).map(|(i, _)| i)?;
+        Some(line_start + in_line)
     }
 }
 
@@ -232,7 +253,7 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
             dry: args.model.dry,
         },
         max_repairs: args.model.max_repairs,
-        repair_temperature: args.model.repair_temperature,
+        repair: args.model.repair(),
         replace_partial: args.replace_partial,
         context_bytes: args.context_bytes,
         layers: args.layers.layers(),
@@ -268,6 +289,7 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
                 on_disk: original.clone(),
                 before: task.placement.before.clone(),
                 after: task.placement.after.clone(),
+                item_start: site.item_start,
             }));
         }
         let t = Instant::now();
@@ -288,10 +310,14 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
             last.generation.timings.mask_per_sampled_token().as_secs_f64() * 1e6,
             if outcome.cache_hit == Some(true) { "hit" } else { "miss" },
         );
-        for v in &last.violations {
+        let result = outcome.result();
+        if outcome.attempts.len() > 1 {
+            eprintln!("  the result is attempt {} of {}", outcome.chosen + 1, outcome.attempts.len());
+        }
+        for v in &result.violations {
             eprintln!("  {}: {} ({})", v.severity, v.message, v.rule.describe());
         }
-        for p in &last.problems {
+        for p in &result.problems {
             eprintln!("  problem: {p}");
         }
         eprintln!("  {}", outcome.summary());
@@ -305,7 +331,8 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
                 "status": if outcome.satisfied() { "filled" } else { "failed" },
                 "written": written,
                 "body": outcome.code(),
-                "complete": last.complete,
+                "complete": result.complete,
+                "chosen_attempt": outcome.chosen + 1,
                 "attempts": outcome.attempts.len(),
                 "tokens": outcome.tokens(),
                 "last_tokens": timings.generated_tokens,
@@ -313,8 +340,9 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
                 "tokens_per_s": timings.sampled_tokens_per_s(),
                 "mask_us_per_token": timings.mask_per_sampled_token().as_secs_f64() * 1e6,
                 "redraws": outcome.attempts.iter().map(|a| a.generation.timings.redraws).sum::<u64>(),
-                "violations": last.violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>(),
-                "problems": last.problems,
+                "violations": result.violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>(),
+                "problems": result.problems,
+                "prompt_tokens_reused": timings.prompt_tokens_reused,
                 // The layers in effect (each needs token-level enforcement; budget and identifiers need syntax).
                 "layers": {
                     "token_level": config.layers.token_level,
@@ -436,6 +464,7 @@ mod tests {
             on_disk: Vec::new(),
             before: "fn a() {}\nfn b() -> u8 ".into(),
             after: "\n".into(),
+            item_start: 10,
         };
         let code = "{\n    x.bad()\n}";
         let problems = [

@@ -88,11 +88,23 @@ pub struct ModelArgs {
     /// Attempts after the first when the output breaks a checked constraint.
     #[arg(long, default_value_t = 2)]
     pub max_repairs: u32,
-    /// With greedy decoding (`--temperature 0`), repair attempts draw at this temperature (nucleus 0.95, seed plus
-    /// the attempt's number), so a repair is not the same code again. 0 (the default) keeps them greedy: with the
-    /// default 135M model, sampled repairs compiled less often than greedy ones (docs/QUALITY.md).
-    #[arg(long, default_value_t = 0.0)]
+    /// How repairs are drawn: `resample` draws a new candidate from the original prompt each time (at
+    /// `--repair-temperature`, nucleus 0.95, seed plus the attempt's number); `revise` rewrites the last draft
+    /// with its problems as notes in the prompt, resuming where `--verify` located the first one.
+    #[arg(long, value_enum, default_value = "resample")]
+    pub repair: RepairKind,
+    /// The temperature of resampled repairs when decoding is greedy (`--temperature 0`).
+    #[arg(long, default_value_t = 0.5)]
     pub repair_temperature: f32,
+}
+
+/// How repair attempts are drawn (see `ModelArgs::repair`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepairKind {
+    /// A new draw from the original prompt each time.
+    Resample,
+    /// A revision of the last draft, with its problems in the prompt.
+    Revise,
 }
 
 /// The enforcement layers of fn-body generation, all on by default; each switch turns one off for comparison
@@ -127,6 +139,16 @@ impl LayerArgs {
 }
 
 impl ModelArgs {
+    /// The repair strategy these arguments ask for.
+    pub fn repair(&self) -> ananke::maze::Repair {
+        match self.repair {
+            RepairKind::Resample => {
+                ananke::maze::Repair::Resample { temperature: self.repair_temperature, top_p: 0.95 }
+            }
+            RepairKind::Revise => ananke::maze::Repair::Revise,
+        }
+    }
+
     fn sampling(&self) -> Sampling {
         Sampling { temperature: self.temperature, top_p: self.top_p, seed: self.seed, dry: self.dry }
     }
@@ -334,7 +356,7 @@ fn run_job(
     let mut task = Task::new(prompt, set.clone(), compile);
     task.max_tokens = job.max_tokens;
     task.sampling = sampling;
-    task.repair_temperature = args.model.repair_temperature;
+    task.repair = args.model.repair();
     task.max_repairs = args.model.max_repairs;
     task.token_level = layers.token_level;
     task.budget = layers.budget;
@@ -652,6 +674,7 @@ fn json_result(d: &Done) -> serde_json::Value {
             "backend": g.backend,
             "finish": format!("{:?}", g.finish),
             "prompt_tokens": t.prompt_tokens,
+            "prompt_tokens_reused": t.prompt_tokens_reused,
             "tokens": t.generated_tokens,
             "forced_tokens": t.forced_tokens,
             "prefill_s": t.prefill.as_secs_f64(),
@@ -671,6 +694,7 @@ fn json_result(d: &Done) -> serde_json::Value {
                 "code": o.code(),
                 "satisfied": o.satisfied(),
                 "summary": o.summary(),
+                "chosen_attempt": o.chosen + 1,
                 "ir_hash": o.ir.hash.to_string(),
                 "cache_hit": o.cache_hit,
                 "compile_ms": o.compile_time.as_secs_f64() * 1e3,

@@ -74,6 +74,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         top_p: 1.0,
         dry: 0.0,
         max_repairs: 0,
+        repair: generate::RepairKind::Resample,
         repair_temperature: 0.0,
     };
     let mut backends = Vec::new();

@@ -1282,13 +1282,7 @@ impl SyntaxEngine {
         let mut joined = self.text[start..].to_vec();
         joined.extend_from_slice(bytes);
         let mut fresh: Vec<&str> = Vec::new();
-        // A `let` binding is in scope once its statement ends (`let x = x;` reads an outer `x`).
-        let in_scope: Vec<&str> = self
-            .locals
-            .iter()
-            .filter(|(at, _)| !is_let_binding(&self.text, *at) || self.text[*at..].contains(&b';'))
-            .map(|(_, l)| l.as_str())
-            .collect();
+        let in_scope = self.in_scope();
         for (role, i) in found {
             let end = base - start + i;
             let name = trailing_ident(&joined[..end]);
@@ -1313,6 +1307,9 @@ impl SyntaxEngine {
             && let Some(why) = repeated_line(&joined, joined.len() - bytes.len())
         {
             return Some(why);
+        }
+        if !idl.params.iter().any(|(n, _)| n == "self") && self_value(&joined, joined.len() - bytes.len()) {
+            return Some("this function has no `self` parameter".to_owned());
         }
         if bytes.contains(&b')')
             && let Some(why) = self.wrong_arity(idl, &joined, joined.len() - bytes.len(), &fresh)
@@ -1344,6 +1341,15 @@ impl SyntaxEngine {
             }
         }
         None
+    }
+
+    /// The body's bindings in scope: a `let` binding once its statement ends (`let x = x;` reads an outer `x`).
+    fn in_scope(&self) -> Vec<&str> {
+        self.locals
+            .iter()
+            .filter(|(at, _)| !is_let_binding(&self.text, *at) || self.text[*at..].contains(&b';'))
+            .map(|(_, l)| l.as_str())
+            .collect()
     }
 
     /// Whether `name` (or, with `prefix`, a name starting with it) may stand in a position of this role.
@@ -1448,6 +1454,14 @@ impl SyntaxEngine {
     /// name shadow all of it.
     fn not_a_value(&self, idl: &IdLayer, name: &str, after: &[u8], fresh: &[&str]) -> Option<String> {
         let next = after.iter().find(|b| !b.is_ascii_whitespace());
+        let rest = after.trim_ascii_start();
+        if rest.starts_with(b"::")
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !idl.ids.is_path_start(name)
+            && !fresh.contains(&name)
+        {
+            return Some(format!("`{name}` is not a module or crate this code can name (`{name}::`)"));
+        }
         if next == Some(&b':')
             || fresh.contains(&name)
             || self.locals.iter().any(|(_, l)| l == name)
@@ -1460,6 +1474,9 @@ impl SyntaxEngine {
         }
         if crate::identifiers::is_std_module(name) && !idl.ids.is_free_function(name) {
             return Some(format!("`{name}` is a module, not a value (a path needs `::`)"));
+        }
+        if idl.ids.is_trait(name) && !idl.generics.iter().any(|g| g == name) {
+            return Some(format!("`{name}` is a trait: call its methods on a value or by path (`{name}::..`)"));
         }
         if next == Some(&b'(') && idl.ids.is_method_only(name) {
             return Some(format!("`{name}` is a method, not a function: call it on a value (`x.{name}(..)`)"));
@@ -1477,12 +1494,9 @@ impl SyntaxEngine {
             return None;
         }
         let head = &before[..recv_end - recv.len()];
+        let in_scope = self.in_scope();
         let param_type = |name: &str| {
-            idl.params
-                .iter()
-                .find(|(n, _)| n == name)
-                .filter(|_| !self.locals.iter().any(|(_, l)| l == name))
-                .map(|(_, ty)| ty.clone())
+            idl.params.iter().find(|(n, _)| n == name).filter(|_| !in_scope.contains(&name)).map(|(_, ty)| ty.clone())
         };
         match head.last() {
             Some(b'.') => {
@@ -1905,6 +1919,31 @@ fn repeated_line(text: &[u8], from: usize) -> Option<String> {
         end += 1;
     }
     None
+}
+
+/// Whether the bytes of `text` from `from` on complete a `self` that is a value (not followed by `::`), outside
+/// comments and string literals (judged by the line: no `//` before it, an even number of `"`).
+fn self_value(text: &[u8], from: usize) -> bool {
+    let is_id = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut at = 0;
+    while let Some(i) = text[at..].windows(4).position(|w| w == b"self").map(|i| i + at) {
+        at = i + 4;
+        let end = i + 4;
+        // Complete (a byte follows it), a whole word, and the new bytes finish it.
+        if end >= text.len() || end + 1 <= from || is_id(text[end]) || (i > 0 && is_id(text[i - 1])) {
+            continue;
+        }
+        let rest = text[end..].trim_ascii_start();
+        if rest.is_empty() || rest.starts_with(b":") || (i > 0 && text[i - 1] == b':') {
+            continue;
+        }
+        let line = &text[text[..i].iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1)..i];
+        if line.windows(2).any(|w| w == b"//") || line.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            continue;
+        }
+        return true;
+    }
+    false
 }
 
 /// The index of the `(` that the `)` just past `text` closes (`None` when it is not in `text`).

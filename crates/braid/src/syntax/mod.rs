@@ -158,6 +158,11 @@ pub(crate) fn remaining(
     }
     let mut best = u32::MAX;
     for &(k, d) in &lx.finish[lex as usize] {
+        // Trivia (a comment ending at its line break) never reaches the parser: the stack completes as it is.
+        if lexer::cat(k) == lexer::Cat::Trivia {
+            best = best.min(u32::from(d).saturating_add(base(stack)));
+            continue;
+        }
         scratch.clear();
         scratch.extend_from_slice(stack);
         if process(g, scratch, k).is_ok() {
