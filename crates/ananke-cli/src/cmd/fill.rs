@@ -478,6 +478,40 @@ mod tests {
         assert!(code[at..].starts_with("bad()"), "{at}");
     }
 
+    /// A real `cargo check` of a throwaway crate: errors fail a body, and so does a body that compiles but can
+    /// only call itself forever; the file is put back after each check.
+    #[test]
+    fn cargo_verify_fails_errors_and_bodies_that_only_recurse() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"rec\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("src")).unwrap();
+        let text = "pub fn other() -> u32 {\n    1\n}\n\n/// Counts.\npub fn count(n: u32) -> u32 {\n    todo!()\n}\n";
+        let file = root.join("src/lib.rs");
+        std::fs::write(&file, text).unwrap();
+        let body_start = text.find("{\n    todo").unwrap();
+        let body_end = text.rfind('}').unwrap() + 1;
+        let verify = CargoVerify {
+            file: file.clone(),
+            root: root.clone(),
+            on_disk: text.as_bytes().to_vec(),
+            before: text[..body_start].to_owned(),
+            after: text[body_end..].to_owned(),
+            item_start: text.find("pub fn count").unwrap(),
+        };
+        assert_eq!(verify.verify("{\n    n + other()\n}"), Vec::<String>::new());
+        let recursing = verify.verify("{\n    count(n)\n}");
+        assert!(recursing.iter().any(|p| p.contains("without recursing")), "{recursing:?}");
+        let broken = verify.verify("{\n    n + missing()\n}");
+        assert!(broken.iter().any(|p| p.contains("E0425")), "{broken:?}");
+        assert_eq!(verify.locate("{\n    n + missing()\n}", &broken), Some(10));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "the file is put back");
+    }
+
     #[test]
     fn targets_with_and_without_a_line() {
         assert_eq!(parse_target("src/a.rs:12"), (PathBuf::from("src/a.rs"), Some(12)));

@@ -1930,7 +1930,7 @@ fn self_value(text: &[u8], from: usize) -> bool {
         at = i + 4;
         let end = i + 4;
         // Complete (a byte follows it), a whole word, and the new bytes finish it.
-        if end >= text.len() || end + 1 <= from || is_id(text[end]) || (i > 0 && is_id(text[i - 1])) {
+        if end >= text.len() || end < from || is_id(text[end]) || (i > 0 && is_id(text[i - 1])) {
             continue;
         }
         let rest = text[end..].trim_ascii_start();
