@@ -105,7 +105,8 @@ impl Verify for CargoVerify {
             return vec![format!("cannot write {} to check it: {e}", self.file.display())];
         }
         let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["check", "--offline", "--quiet", "--message-format", "short"])
+            // Plain text whatever the caller's CARGO_TERM_COLOR: the lines are matched below.
+            .args(["check", "--offline", "--quiet", "--message-format", "short", "--color", "never"])
             .current_dir(&self.root)
             .output();
         match output {
