@@ -487,6 +487,8 @@ pub struct Identifiers {
     members: BTreeMap<String, BTreeSet<String>>,
     /// Per type name, its named fields' types as written.
     fields: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per type name, the methods and associated functions the set declares for it.
+    type_methods: BTreeMap<String, BTreeSet<String>>,
     /// The methods the set's traits declare: any type may implement them (blanket impls included).
     trait_methods: BTreeSet<String>,
     /// Functions the set declares outside impls and traits.
@@ -513,6 +515,7 @@ impl Identifiers {
             values: STD_VALUES.split_whitespace().chain(STD_FUNCTIONS.iter().copied()).map(str::to_owned).collect(),
             members: BTreeMap::new(),
             fields: BTreeMap::new(),
+            type_methods: BTreeMap::new(),
             trait_methods: BTreeSet::new(),
             free_functions: BTreeSet::new(),
             traits: STD_TRAITS.split_whitespace().map(str::to_owned).collect(),
@@ -554,6 +557,7 @@ impl Identifiers {
                         && matches!(owner.kind, OwnerKind::Impl | OwnerKind::Trait)
                     {
                         ids.member(&owner.name, &sig.name);
+                        ids.type_methods.entry(base_type(&owner.name)).or_default().insert(sig.name.clone());
                         if owner.kind == OwnerKind::Trait {
                             ids.trait_methods.insert(sig.name.clone());
                         }
@@ -583,6 +587,9 @@ impl Identifiers {
                                     .or_default()
                                     .insert(m.name.clone(), ty.clone());
                             }
+                        }
+                        if m.kind == MemberKind::Method {
+                            ids.type_methods.entry(base_type(&shape.name)).or_default().insert(m.name.clone());
                         }
                         if m.kind == MemberKind::Method && shape.kind == TypeShapeKind::Trait {
                             ids.trait_methods.insert(m.name.clone());
@@ -722,6 +729,44 @@ impl Identifiers {
         )
     }
 
+    /// Whether a path member `is` picks out may follow a standard type that starts a path (`Option::`, `String::`,
+    /// `u8::`): its variants, associated functions and constants, its methods (callable by path), what every type
+    /// has. `None` for the types not listed here (anything may follow).
+    pub(crate) fn has_std_path_member(&self, ty: &str, is: &dyn Fn(&str) -> bool) -> Option<bool> {
+        let key = match ty {
+            "Option" | "Result" | "String" | "Vec" => ty,
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "int",
+            _ => return None,
+        };
+        let extra = match key {
+            "Option" => "Some None",
+            "Result" => "Ok Err",
+            "String" => "from_utf16 from_utf16_lossy from_utf8_unchecked from_iter",
+            "Vec" => "from_iter from_raw_parts",
+            _ => "MAX MIN BITS from_str_radix from_be_bytes from_le_bytes from_ne_bytes from_be from_le",
+        };
+        let deref = STD_DEREF.iter().filter(|(from, _)| *from == key).map(|(_, to)| *to);
+        Some(
+            STD_MEMBERS
+                .iter()
+                .filter(|(t, _)| *t == key || deref.clone().any(|to| to == *t))
+                .any(|(_, list)| list.split_whitespace().any(is))
+                || extra.split_whitespace().any(is)
+                || ASSOCIATED.split_whitespace().any(is)
+                || self.universal.iter().chain(&self.trait_methods).any(|m| is(m)),
+        )
+    }
+
+    /// Whether `name` is a field of the type `ty` as written and nothing callable of that name (no method of the
+    /// type, of the set's traits or of every type): `x.name(..)` is then an error.
+    pub(crate) fn is_field_only(&self, ty: &str, name: &str) -> bool {
+        let base = base_type(ty);
+        self.fields.get(&base).is_some_and(|f| f.contains_key(name))
+            && !self.type_methods.get(&base).is_some_and(|m| m.contains(name))
+            && !self.trait_methods.contains(name)
+            && !self.universal.contains(name)
+    }
+
     /// Whether the set declares a function of this name outside impls and traits.
     pub(crate) fn is_free_function(&self, name: &str) -> bool {
         self.free_functions.contains(name)
@@ -744,7 +789,7 @@ impl Identifiers {
 
     /// Whether a name `is` picks out may start a value (see [`Identifiers::contains_value`]).
     pub(crate) fn any_value(&self, is: &dyn Fn(&str) -> bool) -> bool {
-        self.values.iter().any(|v| is(v))
+        self.values.iter().any(|v| is(v) && !self.is_method_only(v))
             || self.names.iter().filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase())).any(|n| is(n))
     }
 
@@ -793,7 +838,9 @@ fn item_words(text: &str) -> Vec<&str> {
             let next = i + bytes[i..].iter().take_while(|b| b.is_ascii_whitespace()).count();
             let path_start = bytes.get(next) == Some(&b':') && bytes.get(next + 1) == Some(&b':');
             let macro_call = bytes.get(next) == Some(&b'!') && bytes.get(next + 1) != Some(&b'=');
-            if in_use
+            if w == "_" {
+                // `as _`, `const _`: no name.
+            } else if in_use
                 || path_start
                 || macro_call
                 || matches!(prev, "fn" | "mod" | "const" | "static" | "crate" | "macro_rules")
@@ -849,8 +896,16 @@ fn path_start_words(text: &str) -> Vec<&str> {
 
 /// The identifiers of a text, in order (starting with a letter or `_`).
 pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
+    // `_` alone (`use std::fmt::Write as _;`, `let _ =`) names nothing.
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.as_bytes().first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_'))
+        .filter(|w| w.as_bytes().first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') && *w != "_")
+}
+
+/// The name a fn header declares: the word after `fn`.
+pub(crate) fn fn_name(header: &str) -> Option<&str> {
+    let mut w = words(header);
+    w.by_ref().find(|&x| x == "fn")?;
+    w.next()
 }
 
 /// The type a written type names, for member lookup: references, `mut`, `dyn`/`impl`, lifetimes and generic
@@ -1013,6 +1068,8 @@ mod tests {
         assert!(!ids.is_path_start("b") && !ids.is_path_start("helper") && !ids.is_path_start("x"));
         assert!(ids.is_path_start("limits"), "named in a use");
         assert!(ids.is_trait("Default") && !ids.is_trait("Vec"));
+        ids.add_source("use std::fmt::Write as _;\nconst _: () = ();");
+        assert!(!ids.has_value_prefix("_") && !ids.has_prefix("_"), "`_` alone names nothing");
         // `new` is named after `fn` in the source, but the set declares it as a method only.
         ids.add_source("impl Stock { fn new() -> Stock { Stock } fn newest(&self) {} }");
         assert!(ids.contains_value("new") && ids.has_value_prefix("newe"));

@@ -384,10 +384,59 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     assert_eq!(ok(&checker, "u32::MAX;"), None);
     assert!(ok(&checker, "helper::total(units);").unwrap().contains("not a module"), "a function is not a module");
     assert!(ok(&checker, "restock_all::x();").is_some());
+    assert!(ok(&checker, "todo::x(units);").is_some(), "a macro's name is no module");
+    assert_eq!(ok(&checker, "vec![units];"), None);
+    assert_eq!(ok(&checker, "restock_all(stock, units);"), None, "a free function may call itself");
     // `let stock = stock.` reads the parameter: its type still says which members exist.
     checker.commit_bytes(b"units; let stock = stock.").unwrap();
     assert_eq!(ok(&checker, "items.len();"), None);
     assert!(ok(&checker, "next_os(units);").is_some(), "not a member of Stock");
+}
+
+/// In a method's body its own name is no value: `Self::name(..)` or `x.name(..)` reach it, not `name`.
+#[test]
+fn a_method_is_not_a_value_in_its_own_body() {
+    let header = "fn restock(&mut self, units: u32) -> u32";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "restock;").is_some());
+    assert!(ok(&checker, "restock(units").is_some());
+    assert_eq!(ok(&checker, "Self::restock(self, units)"), None);
+    assert_eq!(ok(&checker, "self.restock(units)"), None);
+    assert!(ok(&checker, "self.items(units)").unwrap().contains("field"), "a field is not a method");
+    assert_eq!(ok(&checker, "self.items.len() as u32"), None);
+    assert!(ok(&checker, "Option::empty()").is_some(), "Option has no `empty`");
+    assert_eq!(ok(&checker, "Option::Some(units)"), None);
+    assert_eq!(ok(&checker, "u32::MAX"), None);
+}
+
+/// A macro with no grammar of its own takes any token tree (`=>` and all, as the crate's `macro_rules!` may ask),
+/// and the names inside it are neither checked nor taken for bindings; the macro's own name still has to exist.
+#[test]
+fn unknown_macros_take_token_trees() {
+    let header = "fn restock_all(stock: &mut Stock, units: u32) -> u32";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    let mut ids = braid::Identifiers::from_set(&set);
+    ids.add_source("macro_rules! each { ($s:expr, $i:ident => $e:expr) => {}; }");
+    assert!(checker.set_identifiers(Arc::new(ids)));
+    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert_eq!(ok(&checker, "each!(stock, item => item.count + [1, 2][0]);"), None);
+    assert!(ok(&checker, "nowhere!(stock);").is_some(), "an unknown macro name");
+    let mut tree = checker.clone();
+    tree.commit_bytes(b"each!(stock, item => { item.count }); ").unwrap();
+    assert!(ok(&tree, "item.count").is_some(), "a name inside a macro is not a binding after it");
+    assert!(checker.commit_bytes(b"each!(stock, (item]);").is_err(), "the brackets still have to match");
 }
 
 /// Far from the end of the budget, the budget takes nothing away, inside a comment too (a comment's bound was once

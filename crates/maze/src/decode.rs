@@ -135,6 +135,8 @@ pub(crate) fn run(
             }
             // The constraint's check beyond the mask (braid's identifier layer): draw again without a refused
             // token, a bounded number of times; past that, or when nothing is left, keep the first draw.
+            let mut vetting = String::new();
+            let mut vetoed = false;
             if let Some(c) = constraint.as_deref_mut() {
                 let t = Instant::now();
                 let first = token;
@@ -150,16 +152,22 @@ pub(crate) fn run(
                             // the top; only then the first draw, vetoed.
                             token = best_vetted(&logits, c, vocab).unwrap_or_else(|| {
                                 timings.redraw_fallbacks += 1;
+                                vetoed = true;
                                 first
                             });
                             break;
                         }
                     }
                 }
+                if trace && redraws > 0 {
+                    let veto = if vetoed { ", vetoed: no token near the top passes" } else { "" };
+                    vetting = format!(" (after {redraws} redraw(s){veto})");
+                }
                 step.mask += t.elapsed();
             }
             if trace {
-                eprintln!("trace {:>4} chose  {:?}", tokens.len(), String::from_utf8_lossy(vocab.token_bytes(token)));
+                let chosen = String::from_utf8_lossy(vocab.token_bytes(token));
+                eprintln!("trace {:>4} chose  {chosen:?}{vetting}", tokens.len());
             }
             chosen.push(token);
         }
@@ -219,7 +227,7 @@ pub(crate) fn run(
 }
 
 /// How many of the most likely remaining tokens [`best_vetted`] checks.
-const VET_SCAN: usize = 256;
+const VET_SCAN: usize = 8192;
 
 /// The most likely token left in `logits` (vetoed ones are −∞ already) that the constraint's vetting accepts,
 /// among the [`VET_SCAN`] most likely.

@@ -1051,7 +1051,7 @@ pub(crate) struct IdLayer {
     ids: Arc<Identifiers>,
     /// The parameters and their written types (`self` → the impl's type when known).
     params: Vec<(String, String)>,
-    /// Every identifier of the header (parameters, generics, types).
+    /// Every identifier of the header (parameters, generics, types; the function's name unless it is a method).
     header_names: std::collections::BTreeSet<String>,
     /// The header's generic type parameters (not lifetimes or const generics).
     generics: Vec<String>,
@@ -1174,7 +1174,8 @@ impl SyntaxEngine {
             for kind in s.emit {
                 if kind != NO_KIND {
                     let role = crate::syntax::process(g, &mut p.stack, kind).map_err(|_| (i, Fail::Parser(kind)))?;
-                    if kind == lexer::IDENT {
+                    // A soft keyword (`todo`, `vec`) is a name outside its macro call: checked like one.
+                    if kind == lexer::IDENT || lexer::cat(kind) == Cat::Soft {
                         on_ident(role, i);
                     }
                 }
@@ -1251,7 +1252,14 @@ impl SyntaxEngine {
                 ty.clone_from(st);
             }
         }
-        let header_names = crate::identifiers::words(&header).map(str::to_owned).collect();
+        let mut header_names: std::collections::BTreeSet<String> =
+            crate::identifiers::words(&header).map(str::to_owned).collect();
+        // A method's (or associated function's) own name is no value in its body: `Self::name` or `x.name` reach
+        // it, which the set's names cover; a free function may call itself by name.
+        let in_impl = self.self_type.is_some() || params.iter().any(|(n, _)| n == "self");
+        if in_impl && let Some(name) = crate::identifiers::fn_name(&header) {
+            header_names.remove(name);
+        }
         let generics = crate::identifiers::header_generics(&header);
         let returns_value = crate::identifiers::returns_value(&header);
         self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value }));
@@ -1293,6 +1301,9 @@ impl SyntaxEngine {
                 fresh.push(name);
                 continue;
             }
+            if role == Role::Token {
+                continue;
+            }
             let before = &joined[..end - name.len()];
             if !self.known(idl, role, before, name, &fresh, &in_scope, false) {
                 return Some(format!("`{name}` is not a known {}", role_name(role)));
@@ -1301,6 +1312,13 @@ impl SyntaxEngine {
                 && let Some(why) = self.not_a_value(idl, name, &joined[end..], &fresh)
             {
                 return Some(why);
+            }
+            if role == Role::Member
+                && joined[end..].trim_ascii_start().starts_with(b"(")
+                && let Some(ty) = self.receiver_type(idl, before)
+                && idl.ids.is_field_only(&ty, name)
+            {
+                return Some(format!("`{name}` is a field of `{ty}`, not a method"));
             }
         }
         if bytes.contains(&b'\n')
@@ -1331,7 +1349,7 @@ impl SyntaxEngine {
                 let g = crate::syntax::rust::grammar();
                 let mut stack = p.stack.clone();
                 if let Ok(role) = crate::syntax::process(g, &mut stack, lexer::IDENT)
-                    && role != Role::Free
+                    && !matches!(role, Role::Free | Role::Token)
                 {
                     let before = &joined[..joined.len() - name.len()];
                     if !self.known(idl, role, before, name, &fresh, &in_scope, true) {
@@ -1399,7 +1417,8 @@ impl SyntaxEngine {
     /// Whether the path segment after `before` (which ends with `::`) may be this name, when the segment before
     /// tells: after `self::`, `crate::` or `super::` an item (a capitalized name or one that names an item); after
     /// `Self::` or a type the set describes, that type's members (variants, associated functions and constants,
-    /// methods) and what every type has (`default`, `from`...). `None`: anything known may follow.
+    /// methods) and what every type has (`default`, `from`...); after `Option::`, `String::`, `u8::`... what std
+    /// gives them. `None`: anything known may follow.
     fn path_member(&self, idl: &IdLayer, before: &[u8], is: &dyn Fn(&str) -> bool) -> Option<bool> {
         let head = before.strip_suffix(b"::")?;
         let seg = trailing_ident(head);
@@ -1413,7 +1432,7 @@ impl SyntaxEngine {
                 if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
                     return None;
                 }
-                idl.ids.has_own_member(ty, is)
+                idl.ids.has_own_member(ty, is).or_else(|| idl.ids.has_std_path_member(ty, is))
             }
         }
     }
@@ -1996,6 +2015,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Member => "field or method",
         Role::Type => "type",
         Role::Path => "path segment",
+        Role::Token => "macro token",
     }
 }
 

@@ -4,7 +4,7 @@
 //! whole chain of calls down to the shift is precomputed) or return to the caller.
 //!
 //! The notation: `rule: alternatives`; `"text"` is a keyword or punctuation; upper-case names are token classes
-//! (`IDENT`, `INT`, ...; `NAME` is an identifier or a soft keyword, and `VNAME`, `MNAME`, `TNAME`, `PNAME` are the
+//! (`IDENT`, `INT`, ...; `TT` is any lexeme but a delimiter; `NAME` is an identifier or a soft keyword, and `VNAME`, `MNAME`, `TNAME`, `PNAME` are the
 //! same with a role for the identifier layer: a value, a member after `.`, a type, a path segment after `::`);
 //! `( )`, `|`, `*`, `+`, `?` as usual; rules whose name starts with `_` are inlined where they are used. Rules may
 //! not match the empty string, and the table must be conflict-free: [`Grammar::compile`] reports every conflict.
@@ -29,6 +29,8 @@ pub(crate) enum Role {
     Type = 3,
     /// A path segment after `::`.
     Path = 4,
+    /// An identifier inside the token tree of a macro with no grammar of its own: neither checked nor a binding.
+    Token = 5,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -203,6 +205,15 @@ fn symbol(t: &str) -> Result<Sym, String> {
         }
         if t == "VIDENT" {
             return Ok(Sym::Term(vec![lexer::k("IDENT")], Role::Value));
+        }
+        if t == "TT" {
+            // Any lexeme but a delimiter: what a macro's token tree holds between its brackets. Not `~`, which
+            // tree-sitter-rust refuses, nor a lifetime, which syn's lexer can misread next to other tokens.
+            let delims = ["(", ")", "[", "]", "{", "}", "~", "LIFETIME"].map(lexer::k);
+            let kinds = (0..N_KINDS as Kind)
+                .filter(|&k| !matches!(lexer::cat(k), Cat::Trivia | Cat::Reserved) && !delims.contains(&k))
+                .collect();
+            return Ok(Sym::Term(kinds, Role::Token));
         }
         if t == "UNDERSCORE" {
             return Ok(Sym::Term(vec![lexer::k("_")], Role::Free));
@@ -395,6 +406,7 @@ impl Grammar {
                     2 => Role::Member,
                     3 => Role::Type,
                     4 => Role::Path,
+                    5 => Role::Token,
                     _ => Role::Free,
                 },
             },

@@ -14,8 +14,8 @@
 //! - `_l`: the scrutinee of `if let` / `while let`: as `_n`, and no `&&`/`||` at the top level.
 //!
 //! Macros of a known set have their own argument grammar (`format!` starts with a string literal, `vec!` takes
-//! brackets, `write!` a destination and a string, ...); any other `name!` takes parenthesized or bracketed
-//! expressions.
+//! brackets, `write!` a destination and a string, ...); any other `name!` takes a token tree (its own rules are
+//! not known here), whose identifiers the identifier layer neither checks nor binds.
 //!
 //! Left out: `let ... else`, labeled block expressions and labels on loops used as values, `async` blocks and
 //! closures, qualified paths (`<T as Trait>::f`), attributes, `impl`/`struct`/`enum`/`trait`/`mod` items inside
@@ -118,7 +118,7 @@ _path_more: ("::" (PNAME | generic_args))*
 _struct_path: _path ("{" (_field ("," _field)* ("," (".." expr_s)?)? | ".." expr_s)? "}")?
 _field: NAME (":" expr_s)? | INDEX ":" expr_s
 
-// Macros with their own argument grammar; any other `name!(...)` takes expressions.
+// Macros with their own argument grammar; any other `name!(...)` takes a token tree.
 _macro: ("format" | "format_args" | "print" | "eprint") "!" mac_fmt
     | ("println" | "eprintln" | "panic" | "todo" | "unimplemented" | "unreachable") "!" mac_fmt_opt
     | "write" "!" mac_write | "writeln" "!" mac_writeln | "vec" "!" mac_vec
@@ -126,7 +126,10 @@ _macro: ("format" | "format_args" | "print" | "eprint") "!" mac_fmt
     | ("assert_eq" | "assert_ne" | "debug_assert_eq" | "debug_assert_ne") "!" mac_assert2
     | "matches" "!" mac_matches | "dbg" "!" mac_dbg | "concat" "!" mac_concat
     | ("line" | "column" | "file") "!" mac_empty | "stringify" "!" mac_any
-mac_any: "(" (expr_s ("," expr_s)* ","?)? ")" | "[" (expr_s ("," expr_s)* ","?)? "]"
+// A macro of the crate's or another crate's: any token tree (`for_both!(self, x => x.len())`); not braces, which
+// make a statement of it.
+mac_any: "(" tt* ")" | "[" tt* "]"
+tt: TT | "(" tt* ")" | "[" tt* "]" | "{" tt* "}"
 mac_fmt: "(" STRING ("," expr_s)* ","? ")"
 mac_fmt_opt: "(" (STRING ("," expr_s)* ","?)? ")"
 mac_write: "(" expr_s "," STRING ("," expr_s)* ","? ")"
