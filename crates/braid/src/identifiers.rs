@@ -89,6 +89,11 @@ as async await break const continue dyn else enum extern false fn for if impl in
 ref return static struct trait true type unsafe use where while
 ";
 
+/// The macros of [`STD`]: called with `!`, never as functions.
+const STD_MACROS: &str = "println print eprintln eprint format format_args write writeln vec assert assert_eq
+assert_ne debug_assert debug_assert_eq debug_assert_ne matches dbg concat line column file stringify panic todo
+unimplemented unreachable cfg env include_str include_bytes";
+
 /// Traits of std a body names: only ever before `::` (`Default::default()`), never a value or a function.
 const STD_TRAITS: &str = "Clone Copy Debug Display Default Iterator IntoIterator DoubleEndedIterator ExactSizeIterator
 Extend FromIterator From Into TryFrom TryInto AsRef AsMut Borrow BorrowMut Deref DerefMut Drop Fn FnMut FnOnce PartialEq
@@ -443,6 +448,13 @@ pub(crate) fn header_generics(header: &str) -> Vec<String> {
     out
 }
 
+/// The member lists of [`STD_MEMBERS`] a standard type's values have: its own and, by [`STD_DEREF`], those of
+/// what it derefs to.
+fn std_member_lists(key: &str) -> impl Iterator<Item = &'static str> + '_ {
+    let derefs = STD_DEREF.iter().filter(move |(from, _)| *from == key).map(|(_, to)| *to);
+    STD_MEMBERS.iter().filter(move |(t, _)| *t == key || derefs.clone().any(|to| to == *t)).map(|(_, list)| *list)
+}
+
 /// The key of [`STD_MEMBERS`] for a type's base name ([`base_type`]), if it is one of the standard types there.
 fn std_key(base: &str) -> Option<&'static str> {
     Some(match base {
@@ -483,6 +495,8 @@ pub struct Identifiers {
     /// functions, and the source's items (`fn`, `mod`, `const`, `static`, macro and crate names, what `use`
     /// imports, path starts). Another function's locals and parameters are names, not values here.
     values: BTreeSet<String>,
+    /// The values the set and the source declare (not std's): what `self::`, `crate::` and `super::` may name.
+    items: BTreeSet<String>,
     /// Per type name (the last path segment, no generics): its fields, variants, methods and associated items.
     members: BTreeMap<String, BTreeSet<String>>,
     /// Per type name, its named fields' types as written.
@@ -513,6 +527,7 @@ impl Identifiers {
         Identifiers {
             names: STD.split_whitespace().map(str::to_owned).collect(),
             values: STD_VALUES.split_whitespace().chain(STD_FUNCTIONS.iter().copied()).map(str::to_owned).collect(),
+            items: BTreeSet::new(),
             members: BTreeMap::new(),
             fields: BTreeMap::new(),
             type_methods: BTreeMap::new(),
@@ -551,6 +566,7 @@ impl Identifiers {
                         _ => {
                             ids.free_functions.insert(sig.name.clone());
                             ids.values.insert(sig.name.clone());
+                            ids.items.insert(sig.name.clone());
                         }
                     }
                     if let Some(owner) = &sig.owner
@@ -632,6 +648,9 @@ impl Identifiers {
             if !self.values.contains(word) {
                 self.values.insert(word.to_owned());
             }
+            if !self.items.contains(word) {
+                self.items.insert(word.to_owned());
+            }
         }
         for word in path_start_words(text) {
             if !self.path_starts.contains(word) {
@@ -644,6 +663,7 @@ impl Identifiers {
     pub fn add_name(&mut self, name: &str) {
         self.names.insert(name.to_owned());
         self.values.insert(name.to_owned());
+        self.items.insert(name.to_owned());
         self.path_starts.insert(name.to_owned());
     }
 
@@ -715,17 +735,13 @@ impl Identifiers {
         if own.is_none() && key.is_none() {
             return None;
         }
-        let mut std_lists: Vec<&str> = Vec::new();
-        if let Some(k) = key {
-            std_lists.extend(STD_MEMBERS.iter().filter(|(t, _)| *t == k).map(|(_, m)| *m));
-            for (_, to) in STD_DEREF.iter().filter(|(from, _)| *from == k) {
-                std_lists.extend(STD_MEMBERS.iter().filter(|(t, _)| t == to).map(|(_, m)| *m));
-            }
-        }
+        let std_lists: Vec<&str> = key.into_iter().flat_map(std_member_lists).collect();
+        // A `Formatter` is written to, never cloned, compared or displayed: its own methods only.
+        let universal = key != Some("Formatter");
         Some(
             own.is_some_and(|m| m.iter().any(|n| is(n)))
                 || std_lists.iter().any(|list| list.split_whitespace().any(&is))
-                || self.universal.iter().chain(&self.trait_methods).any(|n| is(n)),
+                || universal && self.universal.iter().chain(&self.trait_methods).any(|n| is(n)),
         )
     }
 
@@ -745,12 +761,8 @@ impl Identifiers {
             "Vec" => "from_iter from_raw_parts",
             _ => "MAX MIN BITS from_str_radix from_be_bytes from_le_bytes from_ne_bytes from_be from_le",
         };
-        let deref = STD_DEREF.iter().filter(|(from, _)| *from == key).map(|(_, to)| *to);
         Some(
-            STD_MEMBERS
-                .iter()
-                .filter(|(t, _)| *t == key || deref.clone().any(|to| to == *t))
-                .any(|(_, list)| list.split_whitespace().any(is))
+            std_member_lists(key).any(|list| list.split_whitespace().any(is))
                 || extra.split_whitespace().any(is)
                 || ASSOCIATED.split_whitespace().any(is)
                 || self.universal.iter().chain(&self.trait_methods).any(|m| is(m)),
@@ -787,10 +799,34 @@ impl Identifiers {
         if dot { self.dot_arities.get(name) } else { self.path_arities.get(name) }
     }
 
-    /// Whether a name `is` picks out may start a value (see [`Identifiers::contains_value`]).
-    pub(crate) fn any_value(&self, is: &dyn Fn(&str) -> bool) -> bool {
-        self.values.iter().any(|v| is(v) && !self.is_method_only(v))
+    /// Whether a name `is` picks out may follow `self::`, `crate::` or `super::`: an item the set or the source
+    /// declares (std's functions, modules and macros are not the crate's), or a capitalized known name.
+    pub(crate) fn any_item(&self, is: &dyn Fn(&str) -> bool) -> bool {
+        self.items.iter().any(|v| is(v) && !self.is_method_only(v) && !self.is_macro_only(v))
             || self.names.iter().filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase())).any(|n| is(n))
+    }
+
+    /// Whether `name` is a method of the type `ty` as written and not one of its fields: `x.name` must be called.
+    /// Known for the types the set describes (its methods) and std's types (their listed members are methods).
+    pub(crate) fn is_method_not_field(&self, ty: &str, name: &str) -> bool {
+        let base = base_type(ty);
+        if self.fields.get(&base).is_some_and(|f| f.contains_key(name)) {
+            return false;
+        }
+        if self.type_methods.get(&base).is_some_and(|m| m.contains(name)) {
+            return true;
+        }
+        !self.members.contains_key(&base)
+            && std_key(&base)
+                .is_some_and(|k| std_member_lists(k).any(|list| list.split_whitespace().any(|m| m == name)))
+    }
+
+    /// Whether a name is a macro of std and no function the set declares (`format`, `vec`): only `name!` may
+    /// follow it.
+    pub(crate) fn is_macro_only(&self, name: &str) -> bool {
+        STD_MACROS.split_whitespace().any(|m| m == name)
+            && !self.free_functions.contains(name)
+            && !STD_FUNCTIONS.contains(&name)
     }
 
     /// Whether a member `is` picks out belongs to a type the set describes (its own members, those every type
@@ -850,6 +886,9 @@ fn item_words(text: &str) -> Vec<&str> {
             }
             in_use |= w == "use";
             (prev2, prev) = (prev, w);
+        } else if bytes[i..].starts_with(b"//") {
+            // A comment's words are prose (`use` in a sentence would make what follows items).
+            i += bytes[i..].iter().position(|&b| b == b'\n').unwrap_or(bytes.len() - i);
         } else {
             in_use &= byte != b';';
             i += 1;
@@ -1046,8 +1085,10 @@ mod tests {
         let mut ids = Identifiers::std();
         ids.add_source(
             "use crate::{parse::{self, next_token}, limits};\nconst fn cap() -> usize { let scratch = 3; \
-             helpers::grow(scratch) + log!(1) }\nstatic mut counter: u8 = 0;",
+             helpers::grow(scratch) + log!(1) }\nstatic mut counter: u8 = 0;\n// we use the value here\nfn f() {}",
         );
+        assert!(!ids.contains_value("the") && !ids.contains_value("value"), "a comment's `use` imports nothing");
+        assert!(ids.any_item(&|n| n == "cap") && !ids.any_item(&|n| n == "drop"), "std's functions are not items");
         for item in ["parse", "next_token", "limits", "cap", "helpers", "log", "counter", "Vec"] {
             assert!(ids.contains_value(item), "{item}");
         }

@@ -1057,6 +1057,8 @@ pub(crate) struct IdLayer {
     generics: Vec<String>,
     /// Whether the function returns a value (a return type other than `()` and `!`).
     returns_value: bool,
+    /// A method's own name: `self.name(..)` in its body calls it again on the same value, endlessly.
+    own_method: Option<String>,
 }
 
 /// Within this many bytes of the budget's end, every allowed token is checked against the budget. Further away a
@@ -1257,12 +1259,13 @@ impl SyntaxEngine {
         // A method's (or associated function's) own name is no value in its body: `Self::name` or `x.name` reach
         // it, which the set's names cover; a free function may call itself by name.
         let in_impl = self.self_type.is_some() || params.iter().any(|(n, _)| n == "self");
-        if in_impl && let Some(name) = crate::identifiers::fn_name(&header) {
-            header_names.remove(name);
+        let own_method = in_impl.then(|| crate::identifiers::fn_name(&header)).flatten().map(str::to_owned);
+        if let Some(name) = &own_method {
+            header_names.remove(name.as_str());
         }
         let generics = crate::identifiers::header_generics(&header);
         let returns_value = crate::identifiers::returns_value(&header);
-        self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value }));
+        self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value, own_method }));
     }
 
     /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
@@ -1289,6 +1292,21 @@ impl SyntaxEngine {
         let start = base.saturating_sub(256);
         let mut joined = self.text[start..].to_vec();
         joined.extend_from_slice(bytes);
+        // A member that ended before whitespace (`self.next_os\n +`) is judged by what follows it now.
+        let written = self.text.trim_ascii_end();
+        if written.len() < self.text.len() && !bytes.trim_ascii_start().is_empty() {
+            let name = trailing_ident(written);
+            let before = &written[..written.len() - name.len()];
+            let line = &before[before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+            if !name.is_empty()
+                && before.ends_with(b".")
+                && !before.ends_with(b"..")
+                && !line.windows(2).any(|w| w == b"//")
+                && let Some(why) = self.wrong_member_use(idl, before, name, bytes)
+            {
+                return Some(why);
+            }
+        }
         let mut fresh: Vec<&str> = Vec::new();
         let in_scope = self.in_scope();
         for (role, i) in found {
@@ -1314,11 +1332,9 @@ impl SyntaxEngine {
                 return Some(why);
             }
             if role == Role::Member
-                && joined[end..].trim_ascii_start().starts_with(b"(")
-                && let Some(ty) = self.receiver_type(idl, before)
-                && idl.ids.is_field_only(&ty, name)
+                && let Some(why) = self.wrong_member_use(idl, before, name, &joined[end..])
             {
-                return Some(format!("`{name}` is a field of `{ty}`, not a method"));
+                return Some(why);
             }
         }
         if bytes.contains(&b'\n')
@@ -1426,7 +1442,7 @@ impl SyntaxEngine {
             return None;
         }
         match seg {
-            "self" | "crate" | "super" => Some(idl.ids.any_value(is)),
+            "self" | "crate" | "super" => Some(idl.ids.any_item(is)),
             _ => {
                 let ty = if seg == "Self" { self.self_type.as_deref()? } else { seg };
                 if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
@@ -1468,8 +1484,9 @@ impl SyntaxEngine {
 
     /// Why a known name that starts a value expression cannot stand there, `after` being what follows it: not
     /// followed by `::` (which makes it a path's first segment), a primitive type, a generic parameter of the
-    /// header or a module of std is not a value (`u8 + 1`, `T.len()`, `mem = 0`), and a name the set declares
-    /// only as a method is not a function to call (`to_upper_camel_case(self)`). Locals and parameters of that
+    /// header or a module of std is not a value (`u8 + 1`, `T.len()`, `mem = 0`), a macro of std is called with
+    /// `!` (`format(..)`, `format}`), and a name the set declares only as a method is not a function to call
+    /// (`to_upper_camel_case(self)`). Locals and parameters of that
     /// name shadow all of it.
     fn not_a_value(&self, idl: &IdLayer, name: &str, after: &[u8], fresh: &[&str]) -> Option<String> {
         let next = after.iter().find(|b| !b.is_ascii_whitespace());
@@ -1497,10 +1514,43 @@ impl SyntaxEngine {
         if idl.ids.is_trait(name) && !idl.generics.iter().any(|g| g == name) {
             return Some(format!("`{name}` is a trait: call its methods on a value or by path (`{name}::..`)"));
         }
+        if next.is_some_and(|&b| b != b'!') && idl.ids.is_macro_only(name) {
+            return Some(format!("`{name}` is a macro: `{name}!(..)`"));
+        }
         if next == Some(&b'(') && idl.ids.is_method_only(name) {
             return Some(format!("`{name}` is a method, not a function: call it on a value (`x.{name}(..)`)"));
         }
         None
+    }
+
+    /// Why a member `name` of the receiver that `before` ends with (its `.`) cannot be used as `after` uses it:
+    /// called when it is a field of the receiver's type and nothing callable (`self.items(..)`), not called when it
+    /// is a method and no field (`self.cursor.next()`), `drop` called as a method (Rust forbids it), a method
+    /// calling itself on `self` (endless recursion).
+    fn wrong_member_use(&self, idl: &IdLayer, before: &[u8], name: &str, after: &[u8]) -> Option<String> {
+        let rest = after.trim_ascii_start();
+        let next = *rest.first()?;
+        // `x.name(..)` or `x.name::<..>(..)`.
+        if next == b'(' || rest.starts_with(b"::") {
+            if name == "drop" {
+                return Some("`drop` cannot be called as a method: `drop(x)`".to_owned());
+            }
+            if idl.own_method.as_deref() == Some(name) && receiver_is_self(before) {
+                return Some(format!("`self.{name}(..)` in `{name}` calls it again on the same value, endlessly"));
+            }
+            if next != b'(' {
+                return None;
+            }
+            let ty = self.receiver_type(idl, before)?;
+            return idl.ids.is_field_only(&ty, name).then(|| format!("`{name}` is a field of `{ty}`, not a method"));
+        }
+        if next == b':' {
+            return None;
+        }
+        let ty = self.receiver_type(idl, before)?;
+        idl.ids
+            .is_method_not_field(&ty, name)
+            .then(|| format!("`{name}` is a method of `{ty}`, not a field: call it (`.{name}(..)`)"))
     }
 
     /// The type of the receiver of a member access, `before` ending with its `.`: a parameter (or `self`) not
@@ -2006,6 +2056,16 @@ fn count_args(args: &[u8]) -> usize {
         }
     }
     n + usize::from(piece_has_text)
+}
+
+/// Whether the receiver of a member access (`before` ending with its `.`) is `self` itself, not `x.self` or a
+/// path.
+fn receiver_is_self(before: &[u8]) -> bool {
+    let Some(head) = before.strip_suffix(b".") else { return false };
+    let head = head.trim_ascii_end();
+    head.strip_suffix(b"self").is_some_and(|rest| {
+        rest.last().is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b':'))
+    })
 }
 
 fn role_name(role: Role) -> &'static str {
