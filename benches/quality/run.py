@@ -344,6 +344,7 @@ def table(results, header_lines):
             "parse": sum(1 for r in rs if r["parse"]),
             "closed": sum(1 for r in rs if r["closed"]),
             "compile": sum(1 for r in rs if r["compile"]),
+            "recursion": sum(1 for r in rs if r.get("recursion")),
             "tests": len(with_tests),
             "test_pass": sum(1 for r in with_tests if r["test_pass"]),
             "forbidden": sum(1 for r in rs if r["forbidden"]),
@@ -363,22 +364,23 @@ def table(results, header_lines):
             if base["tps"] and s["tps"] is not None:
                 tps_ratio = f"{s['tps'] / base['tps']:.2f}×"
         rows.append(f"| {mode} | {s['n']} | {s['errors']} | {pct(s['parse'], s['n'])} | {pct(s['closed'], s['n'])} | "
-                    f"{pct(s['compile'], s['n'])} | {pct(s['test_pass'], s['tests'])} | "
+                    f"{pct(s['compile'], s['n'])} | {s['recursion']} | {pct(s['test_pass'], s['tests'])} | "
                     f"{pct(s['forbidden'], s['n'])} | {fmt(s['tokens'])} | {fmt(s['attempts'], 2)} | {fmt(s['tps'])} | "
                     f"{fmt(s['mask'])} | "
                     f"{compile_ratio} | {tps_ratio} |")
     lines = list(header_lines) + [
         "",
-        "| mode | n | failed fills | parse | closed | compile | test-pass | forbidden | mean tokens | mean attempts "
+        "| mode | n | failed fills | parse | closed | compile | of which recurse endlessly | test-pass | forbidden | mean tokens | mean attempts "
         "| tokens/s (median) | mask µs/token (median) | compile vs unconstrained | tokens/s vs unconstrained |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *rows,
         "",
         "Rates are over all n tasks of the mode (a failed fill — error, timeout, file left unfilled — counts as "
         "not parsed, not closed, not compiled); test-pass is over the tasks whose unit tests reach the function "
         f"({stats[modes[0]]['tests'] if modes else 0}), a body that does not compile failing them; forbidden: "
-        "`.unwrap()`, `.expect(`, `panic!`, `todo!`, `unimplemented!` or `unsafe` outside comments and strings. "
-        "Tokens, tokens/s and mask time are ananke fill's own figures.",
+        "`.unwrap()`, `.expect(`, `panic!`, `todo!`, `unimplemented!` or `unsafe` outside comments and strings; "
+        "of which recurse endlessly: compiled bodies rustc warns never return (`unconditional_recursion`), counted "
+        "as compiled. Tokens, tokens/s and mask time are ananke fill's own figures.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -544,14 +546,16 @@ def measure_task(task, mode, args, ctx):
                                 timeout=args.timeout)
         compiled = code == 0
         errors = first_errors(err) if code is not None else ["cargo check timed out"]
+        # rustc's `unconditional_recursion` warning: the body compiles but never returns.
+        recursion = compiled and "without recursing" in err
         passed = None
         if task.get("tests") and compiled:
             code, out, err, _ = run(["cargo", "test", "--offline", "--lib", "-q"], cwd=crate_dir, env=ctx["env"],
                                     timeout=args.timeout)
             passed = code == 0
-        ctx["builds"][key] = (compiled, errors, passed)
-    compiled, errors, passed = ctx["builds"][key]
-    rec["compile"], rec["compile_errors"] = compiled, errors
+        ctx["builds"][key] = (compiled, errors, passed, recursion)
+    compiled, errors, passed, recursion = ctx["builds"][key]
+    rec["compile"], rec["compile_errors"], rec["recursion"] = compiled, errors, recursion
     rec["test_pass"] = (bool(passed) if compiled else False) if task.get("tests") else None
     return rec
 

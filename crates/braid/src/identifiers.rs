@@ -518,6 +518,9 @@ pub struct Identifiers {
     /// counted) and by path or bare name (every parameter counted).
     dot_arities: BTreeMap<String, BTreeSet<usize>>,
     path_arities: BTreeMap<String, BTreeSet<usize>>,
+    /// Per type name and function the set declares in the type's impls: the argument counts a path call
+    /// (`Type::f(..)`, `self` counted) takes. Judged even where the name is also std's (`new`, `from`).
+    owned_arities: BTreeMap<(String, String), BTreeSet<usize>>,
     universal: BTreeSet<String>,
 }
 
@@ -542,6 +545,7 @@ impl Identifiers {
             methods: BTreeSet::new(),
             dot_arities: BTreeMap::new(),
             path_arities: BTreeMap::new(),
+            owned_arities: BTreeMap::new(),
             universal: UNIVERSAL_MEMBERS.split_whitespace().map(str::to_owned).collect(),
         }
     }
@@ -574,6 +578,9 @@ impl Identifiers {
                     {
                         ids.member(&owner.name, &sig.name);
                         ids.type_methods.entry(base_type(&owner.name)).or_default().insert(sig.name.clone());
+                        if owner.kind == OwnerKind::Impl {
+                            ids.owned_arities.entry((base_type(&owner.name), sig.name.clone())).or_default().insert(n);
+                        }
                         if owner.kind == OwnerKind::Trait {
                             ids.trait_methods.insert(sig.name.clone());
                         }
@@ -761,10 +768,16 @@ impl Identifiers {
             "Vec" => "from_iter from_raw_parts",
             _ => "MAX MIN BITS from_str_radix from_be_bytes from_le_bytes from_ne_bytes from_be from_le",
         };
+        // Neither `Option`, `Result` nor the integers have a `new`; `Option` and `Result` no `from_str`.
+        let absent: &[&str] = match key {
+            "Option" | "Result" => &["new", "from_str"],
+            "int" => &["new"],
+            _ => &[],
+        };
         Some(
             std_member_lists(key).any(|list| list.split_whitespace().any(is))
                 || extra.split_whitespace().any(is)
-                || ASSOCIATED.split_whitespace().any(is)
+                || ASSOCIATED.split_whitespace().filter(|m| !absent.contains(m)).any(is)
                 || self.universal.iter().chain(&self.trait_methods).any(|m| is(m)),
         )
     }
@@ -799,11 +812,21 @@ impl Identifiers {
         if dot { self.dot_arities.get(name) } else { self.path_arities.get(name) }
     }
 
+    /// The argument counts a path call `ty::name(..)` takes, when the set declares `name` in `ty`'s impls.
+    pub(crate) fn owned_arities(&self, ty: &str, name: &str) -> Option<&BTreeSet<usize>> {
+        self.owned_arities.get(&(base_type(ty), name.to_owned()))
+    }
+
     /// Whether a name `is` picks out may follow `self::`, `crate::` or `super::`: an item the set or the source
     /// declares (std's functions, modules and macros are not the crate's), or a capitalized known name.
     pub(crate) fn any_item(&self, is: &dyn Fn(&str) -> bool) -> bool {
         self.items.iter().any(|v| is(v) && !self.is_method_only(v) && !self.is_macro_only(v))
-            || self.names.iter().filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase())).any(|n| is(n))
+            || self
+                .names
+                .iter()
+                .filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()))
+                .filter(|n| !std_names().contains(n.as_str()) || self.members.contains_key(n.as_str()))
+                .any(|n| is(n))
     }
 
     /// Whether `name` is a method of the type `ty` as written and not one of its fields: `x.name` must be called.

@@ -428,6 +428,70 @@ fn a_method_is_not_a_value_in_its_own_body() {
     assert_eq!(ok(&checker, "u32::MAX"), None);
 }
 
+/// `Type::f(..)` takes the arguments the set declares for that type's `f`, std names (`new`) included; std's
+/// `Option`, `Result` and integers have no `new`, behind std modules too (`io::Result::`); `self::` names no std item.
+#[test]
+fn path_calls_take_their_types_arity() {
+    let header = "fn restock(&mut self, units: u32) -> u32";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
+    let mut set = stock_set();
+    let new = ananke_core::Signature {
+        name: "new".into(),
+        owner: Some(ananke_core::Owner { kind: ananke_core::OwnerKind::Impl, name: "Stock".into(), trait_name: None }),
+        returns: Some("Self".into()),
+        ..Default::default()
+    };
+    set.insert(user(Rule::Signature(new)));
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(
+        ok(&checker, "let s = Stock::new(units);").unwrap().contains("takes 0"),
+        "{:?}",
+        ok(&checker, "Stock::new(units)")
+    );
+    assert!(ok(&checker, "let s = Self::new(units);").is_some(), "`Self` is the impl's type");
+    assert_eq!(ok(&checker, "let s = Stock::new();"), None);
+    assert!(ok(&checker, "let s = Stock::new(\n units").is_some(), "too many arguments before the `)`");
+    assert!(ok(&checker, "let s = Stock::new({").is_some(), "a block is an argument too");
+    assert!(ok(&checker, "let s = Stock::new((").is_some(), "and a parenthesis");
+    assert!(ok(&checker, "let s = Stock::new(\"utf8\"").is_some(), "and a string");
+    assert_eq!(ok(&checker, "let s = Stock::new(// no arguments\n"), None, "a comment is none");
+    assert_eq!(ok(&checker, "Self::restock(self, \",\" "), None, "a comma in a string is none");
+    assert_eq!(ok(&checker, "Self::restock(self, ',' "), None, "nor in a char literal");
+    assert_eq!(ok(&checker, "let s = Stock::new(\n"), None, "whitespace is not");
+    assert_eq!(ok(&checker, "Self::restock(self, units, "), None, "a trailing comma adds none");
+    assert!(ok(&checker, "Self::restock(self, units, units").is_some(), "`restock` takes two by path");
+    assert_eq!(ok(&checker, "let v = Vec::new(units);"), None, "std's `new` of another type is not judged");
+    assert!(ok(&checker, "let o = Option::new(units);").is_some(), "Option has no `new`");
+    assert!(ok(&checker, "let r = io::Result::from_str(units);").is_some(), "io::Result is a Result");
+    assert_eq!(ok(&checker, "let r: io::Result<u32> = io::Result::Ok(units);"), None);
+    assert!(ok(&checker, "let n = u32::new(units);").is_some(), "integers have no `new`");
+    assert!(ok(&checker, "self::Clone(self)").is_some(), "a std trait is no item of the module");
+    assert_eq!(ok(&checker, "let s = self::Stock::new();"), None, "the crate's own type is");
+
+    let header = "fn new() -> Stock";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    assert!(ok(&checker, "Self::new(").unwrap().contains("endlessly"), "nothing changes between the calls");
+    assert!(ok(&checker, "Stock::new(").unwrap().contains("endlessly"));
+    assert!(ok(&checker, "Stock::new()").unwrap().contains("endlessly"), "closed in the same token");
+    assert_eq!(ok(&checker, "Stock::default("), None);
+    assert!(ok(&checker, "Stock::default::default()").is_some(), "a function is no module");
+    assert!(ok(&checker, "Stock::default::").is_none(), "the turbofish may still come");
+    assert!(ok(&checker, "Stock::default::def").is_some(), "a name being written after it is judged too");
+    assert_eq!(ok(&checker, "Stock::default::<u8>()"), None);
+    assert!(ok(&checker, "Stock::default::<u8>::new()").is_some(), "nor after its turbofish");
+    assert_eq!(ok(&checker, "std::mem::take(&mut 0u8);"), None);
+}
+
 /// A macro with no grammar of its own takes any token tree (`=>` and all, as the crate's `macro_rules!` may ask),
 /// and the names inside it are neither checked nor taken for bindings; the macro's own name still has to exist.
 #[test]

@@ -1059,6 +1059,9 @@ pub(crate) struct IdLayer {
     returns_value: bool,
     /// A method's own name: `self.name(..)` in its body calls it again on the same value, endlessly.
     own_method: Option<String>,
+    /// The function's own name when it takes no parameters: a call of itself (`Self::new()` in `new`) recurses
+    /// with nothing changed, endlessly.
+    own_nullary: Option<String>,
 }
 
 /// Within this many bytes of the budget's end, every allowed token is checked against the budget. Further away a
@@ -1265,7 +1268,9 @@ impl SyntaxEngine {
         }
         let generics = crate::identifiers::header_generics(&header);
         let returns_value = crate::identifiers::returns_value(&header);
-        self.idl = Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value, own_method }));
+        let own_nullary = params.is_empty().then(|| crate::identifiers::fn_name(&header)).flatten().map(str::to_owned);
+        self.idl =
+            Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value, own_method, own_nullary }));
     }
 
     /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
@@ -1331,6 +1336,11 @@ impl SyntaxEngine {
             {
                 return Some(why);
             }
+            if role == Role::Path
+                && let Some(why) = function_as_path(before, name, &joined[end..])
+            {
+                return Some(why);
+            }
             if role == Role::Member
                 && let Some(why) = self.wrong_member_use(idl, before, name, &joined[end..])
             {
@@ -1348,6 +1358,17 @@ impl SyntaxEngine {
         if bytes.contains(&b')')
             && let Some(why) = self.wrong_arity(idl, &joined, joined.len() - bytes.len(), &fresh)
         {
+            return Some(why);
+        }
+        let from = joined.len() - bytes.len();
+        if let Some(k) = (from.saturating_sub(1)..joined.len().saturating_sub(1))
+            .find(|&k| joined[k..].starts_with(b"::") && path_after_function(&joined[..k], &joined[k + 2..]))
+        {
+            let name =
+                String::from_utf8_lossy(&joined[..k]).rsplit(|c: char| c.is_whitespace()).next().map(str::to_owned);
+            return Some(format!("`{}` is a function or constant: no path goes on from it", name.unwrap_or_default()));
+        }
+        if let Some(why) = self.too_many_args(idl, &joined, joined.len() - bytes.len(), &fresh) {
             return Some(why);
         }
         if idl.returns_value && self.done(&p) {
@@ -1370,6 +1391,11 @@ impl SyntaxEngine {
                     let before = &joined[..joined.len() - name.len()];
                     if !self.known(idl, role, before, name, &fresh, &in_scope, true) {
                         return Some(format!("no known {} starts with `{name}`", role_name(role)));
+                    }
+                    if role == Role::Path
+                        && let Some(why) = function_as_path(before, name, b"")
+                    {
+                        return Some(why);
                     }
                 }
             }
@@ -1438,15 +1464,33 @@ impl SyntaxEngine {
     fn path_member(&self, idl: &IdLayer, before: &[u8], is: &dyn Fn(&str) -> bool) -> Option<bool> {
         let head = before.strip_suffix(b"::")?;
         let seg = trailing_ident(head);
-        if seg.is_empty() || head[..head.len() - seg.len()].ends_with(b"::") {
+        if seg.is_empty() {
             return None;
+        }
+        if head[..head.len() - seg.len()].ends_with(b"::") {
+            // `io::Result::`, `std::option::Option::`: a std type behind std modules is still that type.
+            let mut rest = &head[..head.len() - seg.len()];
+            while let Some(r) = rest.strip_suffix(b"::") {
+                let m = trailing_ident(r);
+                let std_module = crate::identifiers::is_std_module(m) && !matches!(m, "crate" | "super");
+                if !(std_module || matches!(m, "option" | "result")) {
+                    return None;
+                }
+                rest = &r[..r.len() - m.len()];
+            }
+            if matches!(rest.last(), Some(b) if b.is_ascii_alphanumeric() || *b == b'_' || *b == b':') {
+                return None;
+            }
+            return idl.ids.has_std_path_member(seg, is);
         }
         match seg {
             "self" | "crate" | "super" => Some(idl.ids.any_item(is)),
             _ => {
                 let ty = if seg == "Self" { self.self_type.as_deref()? } else { seg };
                 if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
-                    return None;
+                    return crate::identifiers::is_primitive_type(ty)
+                        .then(|| idl.ids.has_std_path_member(ty, is))
+                        .flatten();
                 }
                 idl.ids.has_own_member(ty, is).or_else(|| idl.ids.has_std_path_member(ty, is))
             }
@@ -1460,19 +1504,11 @@ impl SyntaxEngine {
         for close in (from..joined.len()).filter(|&i| joined[i] == b')') {
             let Some(open) = matching_open(&joined[..close]) else { continue };
             let args = &joined[open + 1..close];
-            if args.iter().any(|b| matches!(b, b'|' | b'"' | b'\'')) {
+            // A bracket in a string or char literal may have closed the wrong call.
+            if args.iter().any(|b| matches!(b, b'"' | b'\'')) {
                 continue;
             }
-            let callee = trailing_ident(&joined[..open]);
-            if callee.is_empty()
-                || fresh.contains(&callee)
-                || self.locals.iter().any(|(_, l)| l == callee)
-                || idl.params.iter().any(|(n, _)| n == callee)
-            {
-                continue;
-            }
-            let dot = joined[..open - callee.len()].last() == Some(&b'.');
-            let Some(allowed) = idl.ids.arities(callee, dot) else { continue };
+            let Some((callee, allowed)) = self.call_arities(idl, joined, open, args, fresh) else { continue };
             let n = count_args(args);
             if !allowed.contains(&n) {
                 let want: Vec<String> = allowed.iter().map(usize::to_string).collect();
@@ -1480,6 +1516,86 @@ impl SyntaxEngine {
             }
         }
         None
+    }
+
+    /// Why a call still open at the end of `joined` cannot go on: it already has more arguments than its function
+    /// takes (`Parser::new(x` when `new` takes none; judged as they are written, not only at the `)`), or a
+    /// function without parameters calls itself (`Self::new(` in `new`).
+    fn too_many_args(&self, idl: &IdLayer, joined: &[u8], from: usize, fresh: &[&str]) -> Option<String> {
+        if let Some(own) = idl.own_nullary.as_deref()
+            && (from..joined.len()).any(|open| joined[open] == b'(' && self.calls_itself(joined, open, own))
+        {
+            return Some("a function without parameters that calls itself recurses endlessly".to_owned());
+        }
+        let mut end = joined.len();
+        // Every call still open, innermost first (`new(\n (1` opens a parenthesis inside `new`'s).
+        while let Some(open) = open_paren(&joined[..end]) {
+            end = open;
+            let args = &joined[open + 1..];
+            let Some((callee, allowed)) = self.call_arities(idl, joined, open, args, fresh) else { continue };
+            let Some(&most) = allowed.last() else { continue };
+            // Only the new bytes are judged: a call already past its count (a forced close) is not held
+            // against them.
+            let before = count_args(&joined[open + 1..from.max(open + 1)]);
+            if count_args(args) > most && before <= most {
+                return Some(format!("`{callee}` takes at most {most} argument(s)"));
+            }
+        }
+        None
+    }
+
+    /// Whether the `(` at `open` calls the function `own` being written: by its bare name outside an impl, or by
+    /// `Self::own` or `Type::own` of the impl's type inside one.
+    fn calls_itself(&self, joined: &[u8], open: usize, own: &str) -> bool {
+        let head = joined[..open].trim_ascii_end();
+        if trailing_ident(head) != own {
+            return false;
+        }
+        let before = &head[..head.len() - own.len()];
+        match before.strip_suffix(b"::") {
+            Some(path) => {
+                let owner = trailing_ident(path);
+                owner == "Self" || self.self_type.as_deref() == Some(owner)
+            }
+            None => {
+                self.self_type.is_none()
+                    && !before.ends_with(b".")
+                    && !before.last().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            }
+        }
+    }
+
+    /// The function called by the `(` at `open` in `joined`, and the argument counts the set declares for it: by
+    /// `.` (methods), by `Type::` or `Self::` (that type's functions, std names included), or by name. `None` for
+    /// std names, locals, macros and calls whose arguments hold closures.
+    fn call_arities<'j, 'i>(
+        &self,
+        idl: &'i IdLayer,
+        joined: &'j [u8],
+        open: usize,
+        args: &[u8],
+        fresh: &[&str],
+    ) -> Option<(&'j str, &'i std::collections::BTreeSet<usize>)> {
+        if args.contains(&b'|') {
+            return None;
+        }
+        let callee = trailing_ident(&joined[..open]);
+        if callee.is_empty()
+            || fresh.contains(&callee)
+            || self.locals.iter().any(|(_, l)| l == callee)
+            || idl.params.iter().any(|(n, _)| n == callee)
+        {
+            return None;
+        }
+        let before = &joined[..open - callee.len()];
+        let dot = before.last() == Some(&b'.');
+        let owner = before.strip_suffix(b"::").map(trailing_ident).filter(|t| !t.is_empty());
+        let owner = match owner {
+            Some("Self") => self.self_type.as_deref(),
+            other => other,
+        };
+        let allowed = owner.and_then(|t| idl.ids.owned_arities(t, callee));
+        Some((callee, allowed.or_else(|| idl.ids.arities(callee, dot))?))
     }
 
     /// Why a known name that starts a value expression cannot stand there, `after` being what follows it: not
@@ -2033,13 +2149,115 @@ fn matching_open(text: &[u8]) -> Option<usize> {
     None
 }
 
-/// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none).
+/// Why a path segment cannot stand after `before` (which ends with `::`) followed by `after`: a lower-case member
+/// of a type (`Buffer::new`) is a function or constant, not a module, so no `::` but a turbofish's follows it
+/// (`Buffer::new::new()`, judged both at the second `::` and at the name after it).
+fn function_as_path(before: &[u8], name: &str, after: &[u8]) -> Option<String> {
+    let is_lower = |w: &str| w.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+    let is_type = |w: &str| w.starts_with(|c: char| c.is_ascii_uppercase());
+    let mut head = before.strip_suffix(b"::")?;
+    // `Buffer::new::<u8>::`: the turbofish's arguments stand for no segment.
+    if head.ends_with(b">") {
+        let mut depth = 0usize;
+        let open = head.iter().rposition(|&b| {
+            match b {
+                b'>' => depth += 1,
+                b'<' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        })?;
+        head = head[..open].strip_suffix(b"::")?;
+    }
+    let seg = trailing_ident(head);
+    if is_lower(seg) {
+        let ty = trailing_ident(head[..head.len() - seg.len()].strip_suffix(b"::")?);
+        return is_type(ty).then(|| format!("`{ty}::{seg}` is a function or constant, not a module"));
+    }
+    let tail = after.trim_ascii_start().strip_prefix(b"::")?.trim_ascii_start();
+    (is_type(seg) && is_lower(name) && !tail.is_empty() && !tail.starts_with(b"<"))
+        .then(|| format!("`{seg}::{name}` is a function or constant, not a module"))
+}
+
+/// Whether a `::` after `head` and before `tail` goes on from a function or constant of a type (`Buffer::new::x`,
+/// `Buffer::new::<u8>::x`): only a turbofish may follow `Type::name`, and only a call the turbofish.
+fn path_after_function(head: &[u8], tail: &[u8]) -> bool {
+    let is_type = |w: &str| w.starts_with(|c: char| c.is_ascii_uppercase());
+    let is_lower = |w: &str| w.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+    let type_member = |h: &[u8]| {
+        let seg = trailing_ident(h);
+        is_lower(seg) && h[..h.len() - seg.len()].strip_suffix(b"::").is_some_and(|t| is_type(trailing_ident(t)))
+    };
+    if head.ends_with(b">") {
+        let mut depth = 0usize;
+        let Some(open) = head.iter().rposition(|&b| {
+            match b {
+                b'>' => depth += 1,
+                b'<' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0
+        }) else {
+            return false;
+        };
+        return head[..open].strip_suffix(b"::").is_some_and(type_member);
+    }
+    let tail = tail.trim_ascii_start();
+    type_member(head) && !tail.is_empty() && !tail.starts_with(b"<")
+}
+
+/// The innermost `(` of `text` still open, blocks and brackets opened after it included (`f({ x`).
+fn open_paren(text: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, &b) in text.iter().enumerate().rev() {
+        match b {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' if depth == 0 => return Some(i),
+            b'[' | b'{' if depth == 0 => {}
+            b'(' | b'[' | b'{' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none; commas
+/// and brackets in strings, char literals and comments do not count, nor does a comment alone).
 fn count_args(args: &[u8]) -> usize {
     let mut depth = 0i32;
     let mut n = 0;
     let mut piece_has_text = false;
-    for &b in args {
+    let mut i = 0;
+    while i < args.len() {
+        let b = args[i];
+        let rest = &args[i..];
+        if rest.starts_with(b"//") {
+            i += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+            continue;
+        }
+        if rest.starts_with(b"/*") {
+            i += rest.windows(2).position(|w| w == b"*/").map_or(rest.len(), |p| p + 2);
+            continue;
+        }
         match b {
+            b'"' => {
+                piece_has_text = true;
+                let mut j = 1;
+                while j < rest.len() && rest[j] != b'"' {
+                    j += if rest[j] == b'\\' { 2 } else { 1 };
+                }
+                i += j + 1;
+                continue;
+            }
+            // A char literal (`','`, `'\''`); a lifetime's quote has no closing one this close.
+            b'\'' => {
+                let close = if rest.get(1) == Some(&b'\\') { 3 } else { 2 };
+                if let Some(end) = rest.iter().skip(close).take(8).position(|&c| c == b'\'') {
+                    piece_has_text = true;
+                    i += close + end + 1;
+                    continue;
+                }
+            }
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             b',' if depth == 0 => {
@@ -2047,6 +2265,7 @@ fn count_args(args: &[u8]) -> usize {
                     n += 1;
                 }
                 piece_has_text = false;
+                i += 1;
                 continue;
             }
             _ => {}
@@ -2054,6 +2273,7 @@ fn count_args(args: &[u8]) -> usize {
         if !b.is_ascii_whitespace() {
             piece_has_text = true;
         }
+        i += 1;
     }
     n + usize::from(piece_has_text)
 }
