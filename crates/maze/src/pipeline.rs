@@ -258,6 +258,9 @@ pub struct Outcome {
     pub chosen: usize,
     /// How each constraint was enforced.
     pub enforcement: Enforcement,
+    /// Attempts that ended where the token constraint allowed no token and did not accept the output (a bug of
+    /// the constraint, reported, not hidden): the step each stopped at. They are not in `attempts`.
+    pub dead_ends: Vec<usize>,
 }
 
 impl Outcome {
@@ -303,6 +306,16 @@ impl Outcome {
             let _ = write!(out, ", {} not checked", e.unchecked.len());
         }
         let _ = write!(out, "; {} attempt(s). ", self.attempts.len());
+        if !self.dead_ends.is_empty() {
+            let steps: Vec<String> = self.dead_ends.iter().map(usize::to_string).collect();
+            let _ = write!(
+                out,
+                "{} more attempt(s) ended where the token constraint allowed no token (after {} token(s)) and were \
+                 dropped. ",
+                self.dead_ends.len(),
+                steps.join(", ")
+            );
+        }
         if last.passed() {
             if e.unchecked.is_empty() {
                 out.push_str("All of them hold.");
@@ -376,6 +389,7 @@ impl Pipeline {
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut resume: Option<Resume> = None;
         let mut last_resume: Option<Resume> = None;
+        let mut dead_ends: Vec<usize> = Vec::new();
         for n in 0..=task.max_repairs {
             let mut checker = compiled.as_ref().map(|(c, _)| c.checker());
             if let Some(c) = checker.as_mut() {
@@ -453,7 +467,16 @@ impl Pipeline {
                 }
                 flow
             };
-            let mut generation = backend.generate(&request, constraint, &mut watch)?;
+            let mut generation = match backend.generate(&request, constraint, &mut watch) {
+                Ok(generation) => generation,
+                // The constraint left no token for this draft: that is this attempt's failure, not the task's. The
+                // next attempt samples again (another seed), and the attempts so far are kept.
+                Err(Error::DeadEnd { step }) if n < task.max_repairs || !attempts.is_empty() => {
+                    dead_ends.push(step);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             self.record(&generation);
             if let Some(h) = &header {
                 generation.text.insert_str(0, h);
@@ -491,6 +514,9 @@ impl Pipeline {
                 break;
             }
         }
+        if attempts.is_empty() {
+            return Err(Error::DeadEnd { step: dead_ends.last().copied().unwrap_or(0) });
+        }
         let chosen = best_attempt(&attempts);
         Ok(Outcome {
             ir,
@@ -500,6 +526,7 @@ impl Pipeline {
             attempts,
             chosen,
             enforcement,
+            dead_ends,
         })
     }
 

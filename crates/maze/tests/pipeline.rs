@@ -12,6 +12,8 @@ use maze::{
 };
 
 const EOS: u32 = 256;
+/// A script that stands for a draft whose constraint allowed no token after three.
+const DEAD_END: &str = "<dead end>";
 
 /// Writes its scripts in order, one per call, byte by byte through the constraint after the forced tokens (the
 /// header and the opening brace), as the real loop does; records the prompts it was given.
@@ -51,6 +53,9 @@ impl Backend for Scripted {
         self.prompts.push(request.prompt.clone());
         self.samplings.push(request.sampling);
         let script = self.scripts[(self.prompts.len() - 1).min(self.scripts.len() - 1)];
+        if script == DEAD_END {
+            return Err(Error::DeadEnd { step: 3 });
+        }
         let c = constraint.expect("an in-process backend gets the checker");
         let err = |step, source: BoxError| Error::Constraint { step, source };
         let mut tokens: Vec<u32> = Vec::new();
@@ -228,6 +233,30 @@ fn a_located_problem_is_repaired_from_where_it_is() {
     assert!(second.ends_with("fn dec(x: u8) -> Option<u8> { Some(x."), "{second:?}");
     assert!(second.contains("wrapping_sub"), "the note names the problem: {second:?}");
     assert_eq!(backend.w_vetted, [true, false]);
+}
+
+/// An attempt that runs into a dead end of the constraint is dropped and reported; the other attempts are kept,
+/// and only when none is left does the run fail.
+#[test]
+fn a_dead_end_loses_one_attempt_not_the_others() {
+    let pipeline = Pipeline::default();
+    let mut backend = Scripted::new(vec![" Some(x - 1) }", DEAD_END, " x.checked_sub(1) }"]);
+    let outcome = pipeline.run(&mut backend, &task(2), &mut ignore()).unwrap();
+    assert_eq!((outcome.attempts.len(), outcome.dead_ends.clone()), (2, vec![3]));
+    assert!(outcome.satisfied(), "{}", outcome.summary());
+    assert!(outcome.summary().contains("allowed no token (after 3 token(s))"), "{}", outcome.summary());
+
+    // The last attempt dead-ends: the earlier one is still the result.
+    let mut backend = Scripted::new(vec![" Some(x - 1) }", DEAD_END]);
+    let outcome = pipeline.run(&mut backend, &task(1), &mut ignore()).unwrap();
+    assert_eq!((outcome.attempts.len(), outcome.dead_ends.len()), (1, 1));
+    assert_eq!(outcome.code(), "fn dec(x: u8) -> Option<u8> { Some(x - 1) }");
+
+    // Every attempt dead-ends: an error, as with no repairs at all.
+    let mut backend = Scripted::new(vec![DEAD_END]);
+    assert!(matches!(pipeline.run(&mut backend, &task(1), &mut ignore()), Err(Error::DeadEnd { step: 3 })));
+    let mut backend = Scripted::new(vec![DEAD_END]);
+    assert!(matches!(pipeline.run(&mut backend, &task(0), &mut ignore()), Err(Error::DeadEnd { step: 3 })));
 }
 
 #[test]
