@@ -492,6 +492,32 @@ fn path_calls_take_their_types_arity() {
     assert_eq!(ok(&checker, "std::mem::take(&mut 0u8);"), None);
 }
 
+/// A `>>` that closes one generic argument list where a second `>` cannot follow is refused before it is taken:
+/// the mask's approximation let it through, and the draft then reached a state that allowed no token at all.
+#[test]
+fn a_shift_that_cannot_close_two_generic_lists_is_refused() {
+    let header = "fn drop(&mut self)";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: false, self_type: None });
+    let ir = braid::compile(&ConstraintSet::new(), &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    checker.commit_bytes(format!("{header} {{\n    let r = Clone::of<Clone::x::<T, T").as_bytes()).unwrap();
+    assert!(checker.vet_bytes(b">>").is_some(), "the second `>` would chain comparisons");
+    assert_eq!(checker.vet_bytes(b">").map(|v| v.message), None, "one `>` closes the turbofish");
+    let mut one = checker.clone();
+    one.commit_bytes(b">").unwrap();
+    assert!(one.vet_bytes(b">").is_some(), "nor as a second token");
+    assert!(checker.vet_bytes(b">>();").is_some(), "nor with more after it in the same token");
+    // Where `>>` does close two lists, or shifts, it passes.
+    let mut fine = Checker::new(&ir, cl100k()).unwrap();
+    fine.commit_bytes(format!("{header} {{\n    let v = Vec::<Vec<u8").as_bytes()).unwrap();
+    assert_eq!(fine.vet_bytes(b">>").map(|v| v.message), None);
+    let mut shift = Checker::new(&ir, cl100k()).unwrap();
+    shift.commit_bytes(format!("{header} {{\n    let v = 1u8 ").as_bytes()).unwrap();
+    assert_eq!(shift.vet_bytes(b">>").map(|v| v.message), None);
+    assert_eq!(shift.vet_bytes(b">>=").map(|v| v.message), None);
+}
+
 /// A macro with no grammar of its own takes any token tree (`=>` and all, as the crate's `macro_rules!` may ask),
 /// and the names inside it are neither checked nor taken for bindings; the macro's own name still has to exist.
 #[test]

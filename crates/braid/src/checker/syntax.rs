@@ -1286,6 +1286,22 @@ impl SyntaxEngine {
                 String::from_utf8_lossy(word)
             ));
         }
+        // The mask takes a `>>` wherever one `>` may close generic arguments, without asking whether a second may
+        // follow (`Clone::of<Clone::x::<T, T>>` in an expression: the second `>` would chain comparisons). Ending
+        // the lexeme on a copy tells exactly, before the draft runs into a state that allows no token.
+        let shr_at_end = ends_in_shr(&self.text, bytes);
+        if shr_at_end || writes_shr(&self.text, bytes) {
+            let mut p = self.now.clone();
+            let taken = self.advance_with(&mut p, bytes, &mut |_, _| {}).is_ok();
+            if !taken
+                || shr_at_end
+                    && [b" ".as_slice(), b"= "]
+                        .iter()
+                        .all(|next| self.advance_with(&mut p.clone(), next, &mut |_, _| {}).is_err())
+            {
+                return Some("`>>` cannot close two generic argument lists here".to_owned());
+            }
+        }
         let idl = self.idl.as_ref()?;
         if self.in_header(&self.now) {
             return None;
@@ -2204,6 +2220,20 @@ fn path_after_function(head: &[u8], tail: &[u8]) -> bool {
     }
     let tail = tail.trim_ascii_start();
     type_member(head) && !tail.is_empty() && !tail.starts_with(b"<")
+}
+
+/// Whether `text` followed by `bytes` ends with a `>>` the new bytes wrote (all of it or its second `>`).
+fn ends_in_shr(text: &[u8], bytes: &[u8]) -> bool {
+    match bytes {
+        [.., b'>', b'>'] => true,
+        [b'>'] => text.ends_with(b">") && !text.ends_with(b">>"),
+        _ => false,
+    }
+}
+
+/// Whether the new bytes write a `>>` (or its second `>`) that is followed by more of them.
+fn writes_shr(text: &[u8], bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w == b">>") || text.ends_with(b">") && bytes.first() == Some(&b'>')
 }
 
 /// The innermost `(` of `text` still open, blocks and brackets opened after it included (`f({ x`).
