@@ -2174,16 +2174,7 @@ fn function_as_path(before: &[u8], name: &str, after: &[u8]) -> Option<String> {
     let mut head = before.strip_suffix(b"::")?;
     // `Buffer::new::<u8>::`: the turbofish's arguments stand for no segment.
     if head.ends_with(b">") {
-        let mut depth = 0usize;
-        let open = head.iter().rposition(|&b| {
-            match b {
-                b'>' => depth += 1,
-                b'<' => depth -= 1,
-                _ => {}
-            }
-            depth == 0
-        })?;
-        head = head[..open].strip_suffix(b"::")?;
+        head = before_turbofish(head)?;
     }
     let seg = trailing_ident(head);
     if is_lower(seg) {
@@ -2193,6 +2184,20 @@ fn function_as_path(before: &[u8], name: &str, after: &[u8]) -> Option<String> {
     let tail = after.trim_ascii_start().strip_prefix(b"::")?.trim_ascii_start();
     (is_type(seg) && is_lower(name) && !tail.is_empty() && !tail.starts_with(b"<"))
         .then(|| format!("`{seg}::{name}` is a function or constant, not a module"))
+}
+
+/// What `head`, ending with a turbofish (`Buffer::new::<u8>`), has before it (`Buffer::new`).
+fn before_turbofish(head: &[u8]) -> Option<&[u8]> {
+    let mut depth = 0usize;
+    let open = head.iter().rposition(|&b| {
+        match b {
+            b'>' => depth += 1,
+            b'<' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        depth == 0
+    })?;
+    head[..open].strip_suffix(b"::")
 }
 
 /// Whether a `::` after `head` and before `tail` goes on from a function or constant of a type (`Buffer::new::x`,
@@ -2205,18 +2210,7 @@ fn path_after_function(head: &[u8], tail: &[u8]) -> bool {
         is_lower(seg) && h[..h.len() - seg.len()].strip_suffix(b"::").is_some_and(|t| is_type(trailing_ident(t)))
     };
     if head.ends_with(b">") {
-        let mut depth = 0usize;
-        let Some(open) = head.iter().rposition(|&b| {
-            match b {
-                b'>' => depth += 1,
-                b'<' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            depth == 0
-        }) else {
-            return false;
-        };
-        return head[..open].strip_suffix(b"::").is_some_and(type_member);
+        return before_turbofish(head).is_some_and(type_member);
     }
     let tail = tail.trim_ascii_start();
     type_member(head) && !tail.is_empty() && !tail.starts_with(b"<")
