@@ -428,13 +428,22 @@ fn a_method_is_not_a_value_in_its_own_body() {
     assert_eq!(ok(&checker, "u32::MAX"), None);
 }
 
+/// A checker with every layer on, the set's names and `Stock` as the impl's type, just inside `header`'s body.
+fn stock_method_checker(header: &str, set: &ConstraintSet) -> Checker {
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
+    let ir = braid::compile(set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(set))));
+    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    checker
+}
+
 /// `Type::f(..)` takes the arguments the set declares for that type's `f`, std names (`new`) included; std's
 /// `Option`, `Result` and integers have no `new`, behind std modules too (`io::Result::`); `self::` names no std item.
 #[test]
 fn path_calls_take_their_types_arity() {
     let header = "fn restock(&mut self, units: u32) -> u32";
-    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
-        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
     let mut set = stock_set();
     let new = ananke_core::Signature {
         name: "new".into(),
@@ -443,10 +452,7 @@ fn path_calls_take_their_types_arity() {
         ..Default::default()
     };
     set.insert(user(Rule::Signature(new)));
-    let ir = braid::compile(&set, &config).unwrap();
-    let mut checker = Checker::new(&ir, cl100k()).unwrap();
-    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
-    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    let checker = stock_method_checker(header, &set);
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert!(
         ok(&checker, "let s = Stock::new(units);").unwrap().contains("takes 0"),
@@ -474,12 +480,7 @@ fn path_calls_take_their_types_arity() {
     assert_eq!(ok(&checker, "let s = self::Stock::new();"), None, "the crate's own type is");
 
     let header = "fn new() -> Stock";
-    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
-        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: Some("Stock".into()) });
-    let ir = braid::compile(&set, &config).unwrap();
-    let mut checker = Checker::new(&ir, cl100k()).unwrap();
-    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
-    checker.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    let checker = stock_method_checker(header, &set);
     assert!(ok(&checker, "Self::new(").unwrap().contains("endlessly"), "nothing changes between the calls");
     assert!(ok(&checker, "Stock::new(").unwrap().contains("endlessly"));
     assert!(ok(&checker, "Stock::new()").unwrap().contains("endlessly"), "closed in the same token");
