@@ -24,6 +24,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ananke_core::{ConstraintSet, MemberKind, OwnerKind, Rule, TypeShapeKind};
 
+/// The capitalized names of Rust's prelude (2021): in scope everywhere without a `use`.
+const PRELUDE: &str = "Option Some None Result Ok Err String Vec Box ToString ToOwned Clone Copy Default Iterator
+IntoIterator DoubleEndedIterator ExactSizeIterator Extend FromIterator From Into TryFrom TryInto AsRef AsMut Drop Fn
+FnMut FnOnce PartialEq Eq PartialOrd Ord Send Sync Sized Unpin Self";
+
 /// Names of the standard library a body commonly uses: prelude types and traits, their common methods and
 /// associated functions, modules, primitive types, macros and keywords (so a keyword being typed is a known
 /// prefix).
@@ -298,12 +303,39 @@ fn std_names() -> &'static BTreeSet<&'static str> {
 
 /// Whether a fn header declares a value to return (a return type other than `()` and `!`).
 pub(crate) fn returns_value(header: &str) -> bool {
-    // The `->` after the parameters' closing parenthesis (a `->` inside them belongs to an `Fn` bound).
-    let Some(close) = header.rfind(')') else { return false };
-    let Some(arrow) = header[close..].find("->") else { return false };
-    let rest = header[close + arrow + 2..].trim();
-    let ty = rest.split(" where ").next().unwrap_or("").trim();
-    !(ty.is_empty() || ty == "()" || ty == "!")
+    return_type(header).is_some_and(|ty| !(ty.is_empty() || ty == "()" || ty == "!"))
+}
+
+/// The return type a fn header writes after its parameters' `->` (a `where` clause left out), `""` when it
+/// writes none; `None` when the header has no parameter list.
+pub(crate) fn return_type(header: &str) -> Option<&str> {
+    // The parameters' closing parenthesis matches the first `(` after the name and generics (a `->` in an `Fn`
+    // bound, among the generics or the parameters, is no arrow; one in the return type is not reached).
+    let name_at = header.find("fn ").map_or(0, |i| i + 3);
+    let b = header.as_bytes();
+    let mut i = name_at;
+    let mut angle = 0i32;
+    while i < b.len() {
+        match b[i] {
+            b'<' => angle += 1,
+            b'>' if i > 0 && b[i - 1] != b'-' => angle -= 1,
+            b'(' if angle <= 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut depth = 0i32;
+    let close = (i..b.len()).find(|&j| {
+        match b[j] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ => {}
+        }
+        depth == 0
+    })?;
+    let rest = header[close + 1..].trim_start();
+    let Some(ty) = rest.strip_prefix("->") else { return Some("") };
+    Some(ty.split(" where ").next().unwrap_or("").trim())
 }
 
 /// Why a complete fn body (`{ ... }`) of a function that returns a value has none: nothing but comments, or a
@@ -522,6 +554,19 @@ pub struct Identifiers {
     /// (`Type::f(..)`, `self` counted) takes. Judged even where the name is also std's (`new`, `from`).
     owned_arities: BTreeMap<(String, String), BTreeSet<usize>>,
     universal: BTreeSet<String>,
+    /// The capitalized names the set and the source write (declared, imported or used anywhere): a std type
+    /// outside the prelude is in scope only where the crate names it (`use std::collections::HashMap`).
+    project: BTreeSet<String>,
+    /// The traits the set declares.
+    set_traits: BTreeSet<String>,
+    /// The structs, enums and unions the set declares (no alias of the same name).
+    nominal: BTreeSet<String>,
+    /// Every word of the file the body goes into ([`Identifiers::set_file`]), when it has no glob import: what
+    /// may be in scope there.
+    file: Option<BTreeSet<String>>,
+    /// Whether a source was added ([`Identifiers::add_source`]): only then does what the project writes tell what
+    /// is in scope.
+    scoped: bool,
 }
 
 impl Identifiers {
@@ -547,6 +592,11 @@ impl Identifiers {
             path_arities: BTreeMap::new(),
             owned_arities: BTreeMap::new(),
             universal: UNIVERSAL_MEMBERS.split_whitespace().map(str::to_owned).collect(),
+            project: BTreeSet::new(),
+            set_traits: BTreeSet::new(),
+            nominal: BTreeSet::new(),
+            file: None,
+            scoped: false,
         }
     }
 
@@ -554,10 +604,11 @@ impl Identifiers {
     /// types with their members, the modules its import rules name.
     pub fn from_set(set: &ConstraintSet) -> Identifiers {
         let mut ids = Identifiers::std();
+        let mut aliases = Vec::new();
         for c in set {
             match &c.rule {
                 Rule::Signature(sig) => {
-                    ids.names.insert(sig.name.clone());
+                    ids.add_name_only(&sig.name);
                     let n = sig.params.len();
                     ids.path_arities.entry(sig.name.clone()).or_default().insert(n);
                     if sig.params.first().is_some_and(|p| p.name == "self") {
@@ -586,24 +637,32 @@ impl Identifiers {
                         }
                     }
                     for p in &sig.params {
-                        ids.add_source(&p.name);
-                        ids.add_source(&p.ty);
+                        ids.add_text(&p.name);
+                        ids.add_text(&p.ty);
                     }
                     if let Some(r) = &sig.returns {
-                        ids.add_source(r);
+                        ids.add_text(r);
                     }
                 }
                 Rule::TypeShape(shape) => {
-                    ids.add_source(&shape.name);
-                    if shape.kind == TypeShapeKind::Trait {
-                        ids.traits.insert(base_type(&shape.name));
+                    ids.add_text(&shape.name);
+                    match shape.kind {
+                        TypeShapeKind::Trait => {
+                            ids.traits.insert(base_type(&shape.name));
+                            ids.set_traits.insert(base_type(&shape.name));
+                        }
+                        TypeShapeKind::Struct | TypeShapeKind::Enum | TypeShapeKind::Union => {
+                            ids.nominal.insert(base_type(&shape.name));
+                        }
+                        TypeShapeKind::Alias => aliases.push(base_type(&shape.name)),
+                        _ => {}
                     }
                     for m in &shape.members {
-                        ids.names.insert(m.name.clone());
+                        ids.add_name_only(&m.name);
                         // Variants are reached by path (`Kind::A`), the rest by `.`; both count as the type's.
                         ids.member(&shape.name, &m.name);
                         if let Some(ty) = &m.ty {
-                            ids.add_source(ty);
+                            ids.add_text(ty);
                             if m.kind == MemberKind::Field {
                                 ids.fields
                                     .entry(base_type(&shape.name))
@@ -619,7 +678,7 @@ impl Identifiers {
                         }
                     }
                     if let Some(t) = &shape.target {
-                        ids.add_source(t);
+                        ids.add_text(t);
                     }
                 }
                 Rule::ImportAllow { modules } | Rule::ImportForbid { modules } => {
@@ -631,6 +690,9 @@ impl Identifiers {
                 }
                 _ => {}
             }
+        }
+        for alias in aliases {
+            ids.nominal.remove(&alias);
         }
         ids
     }
@@ -646,10 +708,14 @@ impl Identifiers {
     /// only appears in them may be added, which loses nothing valid); those that name an item (after `fn`, `mod`,
     /// `const`, `static`, `crate`, `macro_rules!`; in a `use`; before `::` or a macro's `!`) may start a value.
     pub fn add_source(&mut self, text: &str) {
+        self.scoped = true;
+        self.add_text(text);
+    }
+
+    /// [`Identifiers::add_source`] for the set's own texts (types, parameters): they show no imports.
+    fn add_text(&mut self, text: &str) {
         for word in words(text) {
-            if !self.names.contains(word) {
-                self.names.insert(word.to_owned());
-            }
+            self.add_name_only(word);
         }
         for word in item_words(text) {
             if !self.values.contains(word) {
@@ -668,10 +734,76 @@ impl Identifiers {
 
     /// Adds one name (one that may also start a value or a path).
     pub fn add_name(&mut self, name: &str) {
-        self.names.insert(name.to_owned());
+        self.add_name_only(name);
         self.values.insert(name.to_owned());
         self.items.insert(name.to_owned());
         self.path_starts.insert(name.to_owned());
+    }
+
+    /// A name the project writes (a name only: no value nor path start).
+    fn add_name_only(&mut self, name: &str) {
+        if !self.names.contains(name) {
+            self.names.insert(name.to_owned());
+        }
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) && !self.project.contains(name) {
+            self.project.insert(name.to_owned());
+        }
+    }
+
+    /// The file the body goes into: an item the set declares elsewhere (a free function, a struct, an enum, a
+    /// trait) that this file never writes is not in scope in it (no `use` names it), nor is a std name outside
+    /// the prelude the file never writes (its comments do not count). A file with a glob import (`use super::*`)
+    /// tells nothing.
+    pub fn set_file(&mut self, text: &str) {
+        let glob = text.lines().any(|l| {
+            let l = l.trim_start();
+            (l.starts_with("use ") || l.starts_with("pub use ") || l.starts_with("pub(crate) use "))
+                && (l.contains("::*") || l.contains("{*") || l.contains(", *"))
+        });
+        // Comments (doc comments too) name what is not in scope.
+        self.file = (!glob).then(|| words(&strip_comments(text)).map(str::to_owned).collect());
+    }
+
+    /// Why `name`, starting a path in the body, is not in scope (see [`Identifiers::set_file`]): a capitalized
+    /// name outside the prelude the file never writes (without the file: a std one the project never writes;
+    /// `Keys::new()`, `Ordering::Less` without `use std::cmp::Ordering`), or a function the set declares in
+    /// another module the file never names.
+    /// Judged only once a source was added: a set alone does not show the imports.
+    pub(crate) fn out_of_scope(&self, name: &str) -> Option<&'static str> {
+        if !self.scoped {
+            return None;
+        }
+        let written = match &self.file {
+            Some(file) => file.contains(name),
+            None => self.project.contains(name),
+        };
+        if written {
+            return None;
+        }
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) && !PRELUDE.split_whitespace().any(|p| p == name) {
+            // In a file without glob imports a capitalized name (a type, trait, variant or constant) is in scope
+            // only where the file writes it (declared or imported); without the file, only std's are judged.
+            if self.file.is_some() {
+                return Some("this file neither declares nor imports it");
+            }
+            if std_names().contains(name) && !self.nominal.contains(name) && !self.set_traits.contains(name) {
+                return Some("it is not in the prelude and this code never imports it");
+            }
+            return None;
+        }
+        let declared =
+            self.free_functions.contains(name) || self.nominal.contains(name) || self.set_traits.contains(name);
+        (self.file.is_some() && declared).then_some("it is declared in another module and this file never imports it")
+    }
+
+    /// Whether a name in scope (see [`Identifiers::out_of_scope`]) is longer than `prefix` and starts with it.
+    pub(crate) fn in_scope_longer(&self, prefix: &str) -> bool {
+        let longer = |set: &BTreeSet<String>| {
+            set.range::<str, _>((std::ops::Bound::Excluded(prefix), std::ops::Bound::Unbounded))
+                .take_while(|n| n.starts_with(prefix))
+                .any(|n| self.out_of_scope(n).is_none())
+        };
+        longer(&self.names) || longer(&self.values)
     }
 
     /// Whether a name may start a value outside the body's own bindings: a capitalized known name (a type, a
@@ -700,6 +832,17 @@ impl Identifiers {
     /// Whether a name is a trait (std's or the set's).
     pub(crate) fn is_trait(&self, name: &str) -> bool {
         self.traits.contains(name)
+    }
+
+    /// Whether the set declares a trait `name` with a method `method`.
+    pub(crate) fn trait_declares(&self, name: &str, method: &str) -> bool {
+        self.set_traits.contains(name) && self.members.get(name).is_some_and(|m| m.contains(method))
+    }
+
+    /// Whether the set declares `name` as a struct, an enum or a union (and not also as an alias): no `Ok(..)`,
+    /// `Some(..)` nor `bool` is one.
+    pub(crate) fn is_nominal(&self, name: &str) -> bool {
+        self.nominal.contains(name)
     }
 
     /// Whether a lower-case name may start a path (`name::`): a module, a crate, a primitive type.
@@ -1095,6 +1238,12 @@ mod tests {
         assert!(returns_value("fn f(x: impl Fn(u8) -> u8) -> Option<u8> where T: Copy"));
         assert!(!returns_value("fn f(x: impl Fn(u8) -> u8)"));
         assert!(!returns_value("fn f() -> ()") && !returns_value("fn f() -> !"));
+        assert!(returns_value("fn f() -> io::Result<()>"));
+        assert!(returns_value("fn f<F: Fn(u8) -> u8>(f: F) -> (u8, u8)"));
+        assert_eq!(
+            return_type("fn f<F: Fn(u8) -> u8>(f: F) -> Option<(u8, u8)> where F: Copy"),
+            Some("Option<(u8, u8)>")
+        );
         assert!(missing_value("{\n    // nothing\n}").is_some());
         assert!(missing_value("{ std::fs::canonicalize(path); }").is_some());
         assert!(missing_value("{ let x = 1; x }").is_none());

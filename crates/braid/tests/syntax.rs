@@ -376,6 +376,10 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert!(ok(&checker, "self.items.len();").unwrap().contains("no `self` parameter"));
+    let mut tail = checker.clone();
+    tail.commit_bytes(b"units; self\n").unwrap();
+    assert!(ok(&tail, "}").unwrap().contains("no `self` parameter"), "judged at what follows the line break");
+    assert!(ok(&checker, "units.min(1).println(units);").unwrap().contains("macro"), "a macro is no method");
     assert_eq!(ok(&checker, "stock.items.len();"), None);
     assert!(ok(&checker, "Clone(stock);").unwrap().contains("trait"), "a trait called as a function");
     assert_eq!(ok(&checker, "Default::default();"), None, "a trait's function by path");
@@ -386,11 +390,118 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     assert!(ok(&checker, "restock_all::x();").is_some());
     assert!(ok(&checker, "todo::x(units);").is_some(), "a macro's name is no module");
     assert_eq!(ok(&checker, "vec![units];"), None);
-    assert_eq!(ok(&checker, "restock_all(stock, units);"), None, "a free function may call itself");
+    assert_eq!(ok(&checker, "restock_all(stock, units - 1);"), None, "a free function may call itself");
+    assert!(
+        ok(&checker, "restock_all(stock, units);").unwrap().contains("endlessly"),
+        "with its own arguments unchanged, it never returns"
+    );
+    assert!(ok(&checker, "restock_all(&mut *stock, units.clone())").is_some(), "borrowed or cloned, unchanged");
+    assert_eq!(ok(&checker, "restock_all(stock, units.min(9))"), None);
     // `let stock = stock.` reads the parameter: its type still says which members exist.
     checker.commit_bytes(b"units; let stock = stock.").unwrap();
     assert_eq!(ok(&checker, "items.len();"), None);
     assert!(ok(&checker, "next_os(units);").is_some(), "not a member of Stock");
+}
+
+/// Where the body writes the function's value, a constructor of another type cannot start it: `Ok(..)` where the
+/// function returns `bool`, `Some(..)` where it returns a `Result`. Elsewhere (a `let`, an argument, a closure,
+/// a pattern) any constructor may stand.
+#[test]
+fn the_value_starts_with_a_constructor_of_the_return_type() {
+    let checker_for = |header: &str| {
+        let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+            .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+        let set = stock_set();
+        let ir = braid::compile(&set, &config).unwrap();
+        let mut checker = Checker::new(&ir, cl100k()).unwrap();
+        assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+        checker.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+        checker
+    };
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    let boolean = checker_for("fn is_empty(stock: &Stock, units: u32) -> bool");
+    assert!(ok(&boolean, "Ok(units)").unwrap().contains("returns a `bool`"));
+    assert!(ok(&boolean, "Some").is_some(), "judged as soon as the word is written");
+    assert!(ok(&boolean, "if units > 0 { return None; }").is_some());
+    assert!(ok(&boolean, "match units { 0 => Ok(1),").is_some(), "an arm's value");
+    assert!(ok(&boolean, "if units > 0 { true } else { None }").is_some(), "an `else` of the tail");
+    assert_eq!(ok(&boolean, "units > 0 && stock.items.is_empty()"), None);
+    assert_eq!(ok(&boolean, "let found = Some(units); found.is_some()"), None, "a `let`'s value is its own");
+    assert_eq!(ok(&boolean, "let n = match units { 0 => None, n => Some(n) };"), None);
+    assert_eq!(ok(&boolean, "match Some(units) { Some(0) => true, _ => false }"), None, "patterns and scrutinees");
+    assert_eq!(ok(&boolean, "stock.items.iter().any(|i| { let x = Some(i); x.is_some() })"), None);
+    assert_eq!(ok(&boolean, "// Some(units)\n    true"), None, "a comment");
+    let result = checker_for("fn take(stock: &mut Stock, units: u32) -> std::io::Result<()>");
+    assert!(ok(&result, "true").unwrap().contains("`Result`"));
+    assert_eq!(ok(&result, "Ok(())"), None);
+    assert!(ok(&result, "Err").is_none(), "`Err` may still become `Error`");
+    let built = checker_for("fn build(units: u32) -> Stock");
+    assert!(ok(&built, "Ok(").unwrap().contains("neither"), "a struct the crate declares");
+    let count = checker_for("fn count(stock: &Stock, units: u32) -> usize");
+    assert!(ok(&count, "Ok(stock.items.len())").is_some());
+    assert_eq!(ok(&count, "stock.items.len()"), None);
+}
+
+/// A std type outside the prelude is in scope only where the crate imports it: `HashMap::new()` needs a `use`,
+/// `Vec::new()` does not. Judged only when the identifiers have seen the project's source.
+#[test]
+fn std_types_outside_the_prelude_need_an_import() {
+    let header = "fn restock_all(stock: &mut Stock, units: u32) -> usize";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let checker_with = |source: Option<&str>| {
+        let mut checker = Checker::new(&ir, cl100k()).unwrap();
+        let mut ids = braid::Identifiers::from_set(&set);
+        if let Some(source) = source {
+            ids.add_source(source);
+        }
+        assert!(checker.set_identifiers(Arc::new(ids)));
+        checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
+        checker
+    };
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    let plain = checker_with(Some("use std::fmt;\nfn helper() {}"));
+    assert!(ok(&plain, "Keys::new();").unwrap().contains("not in scope"));
+    assert!(ok(&plain, "Ordering").is_some(), "judged while written when nothing in scope goes on from it");
+    assert_eq!(ok(&plain, "Vec::new();"), None, "the prelude");
+    assert_eq!(ok(&plain, "std::cmp::Ordering::Less;"), None, "a full path");
+    assert_eq!(ok(&plain, "fmt::Error;"), None, "behind an imported module");
+    let imported = checker_with(Some("use std::cmp::Ordering;"));
+    assert_eq!(ok(&imported, "Ordering::Less;"), None);
+    let no_source = checker_with(None);
+    assert_eq!(ok(&no_source, "Ordering::Less;"), None, "a set alone does not show the imports");
+
+    // With the file the body goes into, what it imports and declares is what is in scope.
+    let mut set = stock_set();
+    set.insert(user(Rule::Signature(ananke_core::Signature {
+        name: "elsewhere".into(),
+        params: vec![ananke_core::Param { name: "units".into(), ty: "u32".into() }],
+        ..Default::default()
+    })));
+    let ir = braid::compile(&set, &config).unwrap();
+    let in_file = |file: &str| {
+        let mut checker = Checker::new(&ir, cl100k()).unwrap();
+        let mut ids = braid::Identifiers::from_set(&set);
+        ids.add_source("use std::cmp::Ordering;\npub fn elsewhere(units: u32) -> u32 { units }\nstruct AsStock(u32);");
+        ids.set_file(file);
+        assert!(checker.set_identifiers(Arc::new(ids)));
+        checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
+        checker
+    };
+    let here = in_file("use std::fmt;\nstruct Stock;\n/// Like `elsewhere`, with an `Ordering`.\nfn here() {}");
+    assert!(ok(&here, "elsewhere(units);").unwrap().contains("another module"));
+    assert!(ok(&here, "Ordering::Less;").unwrap().contains("imports"), "another file's import is not this one's");
+    assert_eq!(ok(&here, "crate::elsewhere(units);"), None, "by path");
+    let importing = in_file("use crate::other::elsewhere;\nuse std::cmp::Ordering;");
+    assert_eq!(ok(&importing, "elsewhere(units);"), None);
+    assert_eq!(ok(&importing, "Ordering::Less;"), None);
+    assert!(ok(&here, "AsStock(units);").unwrap().contains("neither declares nor imports"), "any capitalized name");
+    assert_eq!(ok(&here, "Stock::default();"), None, "declared in the file");
+    let glob = in_file("use crate::other::*;");
+    assert_eq!(ok(&glob, "elsewhere(units);"), None, "a glob import may bring anything");
+    assert_eq!(ok(&glob, "Ordering::Less;"), None);
 }
 
 /// In a method's body its own name is no value: `Self::name(..)` or `x.name(..)` reach it, not `name`.
@@ -407,7 +518,23 @@ fn a_method_is_not_a_value_in_its_own_body() {
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert!(ok(&checker, "restock;").is_some());
     assert!(ok(&checker, "restock(units").is_some());
-    assert_eq!(ok(&checker, "Self::restock(self, units)"), None);
+    assert_eq!(ok(&checker, "Self::restock(self, units / 2)"), None);
+    assert!(ok(&checker, "Self::restock(self, units)").unwrap().contains("endlessly"), "the same call by path");
+    assert!(ok(&checker, "Stock::restock(&mut *self, units)").is_some());
+    let mut set = stock_set();
+    set.insert(user(Rule::TypeShape(ananke_core::TypeShape {
+        name: "Restock".into(),
+        kind: ananke_core::TypeShapeKind::Trait,
+        members: vec![ananke_core::Member { name: "restock".into(), kind: ananke_core::MemberKind::Method, ty: None }],
+        ..Default::default()
+    })));
+    let mut in_trait_impl = Checker::new(&ir, cl100k()).unwrap();
+    assert!(in_trait_impl.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    in_trait_impl.commit_bytes(format!("{header} {{ ").as_bytes()).unwrap();
+    assert!(
+        ok(&in_trait_impl, "Restock::restock(self, units)").unwrap().contains("endlessly"),
+        "the set's trait that declares the method: the impl being written"
+    );
     assert!(ok(&checker, "self.restock(units)").unwrap().contains("endlessly"), "recursion on the same value");
     assert!(ok(&checker, "self.items(units)").unwrap().contains("field"), "a field is not a method");
     assert_eq!(ok(&checker, "self.items.len() as u32"), None);

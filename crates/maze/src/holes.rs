@@ -244,6 +244,7 @@ pub fn fill_task(
         config.identifiers.clone().unwrap_or_else(|| {
             let mut ids = braid::Identifiers::from_set(&set);
             ids.add_source(text);
+            ids.set_file(text);
             Arc::new(ids)
         })
     });

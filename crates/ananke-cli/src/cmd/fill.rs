@@ -267,6 +267,8 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
             for (_, bytes) in &sources {
                 ids.add_source(&String::from_utf8_lossy(bytes));
             }
+            // What the file imports and declares is what its bodies may name without a path.
+            ids.set_file(&original_text);
             Arc::new(ids)
         }),
         ..config

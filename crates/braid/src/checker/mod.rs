@@ -18,6 +18,7 @@ pub(crate) mod automaton;
 mod index;
 mod mask;
 pub(crate) mod syntax;
+mod tail;
 pub(crate) mod timing;
 mod vocab;
 

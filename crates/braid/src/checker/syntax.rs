@@ -1062,6 +1062,12 @@ pub(crate) struct IdLayer {
     /// The function's own name when it takes no parameters: a call of itself (`Self::new()` in `new`) recurses
     /// with nothing changed, endlessly.
     own_nullary: Option<String>,
+    /// The function's own name and its parameters (`self` included), in order: a call of itself that passes them
+    /// on unchanged (`percent_encode(input, ascii_set)` in `percent_encode`, `Trait::name(self)` in `name`)
+    /// recurses endlessly too.
+    own_call: Option<(String, Vec<String>)>,
+    /// Which constructors may start the function's value, when its return type tells (see [`super::tail`]).
+    shape: Option<super::tail::Shape>,
 }
 
 /// Within this many bytes of the budget's end, every allowed token is checked against the budget. Further away a
@@ -1268,9 +1274,22 @@ impl SyntaxEngine {
         }
         let generics = crate::identifiers::header_generics(&header);
         let returns_value = crate::identifiers::returns_value(&header);
-        let own_nullary = params.is_empty().then(|| crate::identifiers::fn_name(&header)).flatten().map(str::to_owned);
-        self.idl =
-            Some(Arc::new(IdLayer { ids, params, header_names, generics, returns_value, own_method, own_nullary }));
+        let name = crate::identifiers::fn_name(&header).map(str::to_owned);
+        let own_nullary = name.clone().filter(|_| params.is_empty());
+        let own_call =
+            name.filter(|_| !params.is_empty()).map(|n| (n, params.iter().map(|(p, _)| p.clone()).collect()));
+        let shape = super::tail::shape_with(&header, self.self_type.as_deref(), |t| ids.is_nominal(t));
+        self.idl = Some(Arc::new(IdLayer {
+            ids,
+            params,
+            header_names,
+            generics,
+            returns_value,
+            own_method,
+            own_nullary,
+            own_call,
+            shape,
+        }));
     }
 
     /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
@@ -1347,6 +1366,9 @@ impl SyntaxEngine {
             if !self.known(idl, role, before, name, &fresh, &in_scope, false) {
                 return Some(format!("`{name}` is not a known {}", role_name(role)));
             }
+            if let Some(why) = self.needs_import(idl, role, before, name, &joined[end..], &fresh, false) {
+                return Some(format!("`{name}` is not in scope: {why}"));
+            }
             if role == Role::Value
                 && let Some(why) = self.not_a_value(idl, name, &joined[end..], &fresh)
             {
@@ -1387,6 +1409,9 @@ impl SyntaxEngine {
         if let Some(why) = self.too_many_args(idl, &joined, joined.len() - bytes.len(), &fresh) {
             return Some(why);
         }
+        if let Some(why) = self.wrong_value_start(idl, &joined, start, bytes, &fresh) {
+            return Some(why);
+        }
         if idl.returns_value && self.done(&p) {
             let mut body = self.text[self.shared.header.len().min(self.text.len())..].to_vec();
             body.extend_from_slice(bytes);
@@ -1408,6 +1433,9 @@ impl SyntaxEngine {
                     if !self.known(idl, role, before, name, &fresh, &in_scope, true) {
                         return Some(format!("no known {} starts with `{name}`", role_name(role)));
                     }
+                    if let Some(why) = self.needs_import(idl, role, before, name, b"", &fresh, true) {
+                        return Some(format!("`{name}` is not in scope: {why}"));
+                    }
                     if role == Role::Path
                         && let Some(why) = function_as_path(before, name, b"")
                     {
@@ -1417,6 +1445,34 @@ impl SyntaxEngine {
             }
         }
         None
+    }
+
+    /// Why `name`, starting a value or type path (`after` following it), is not in scope (see
+    /// [`crate::Identifiers::out_of_scope`]); with `prefix`, only when no name in scope goes on from it either.
+    /// The body's own bindings and the header's names shadow it; a macro (`name!`) is not judged.
+    #[allow(clippy::too_many_arguments)]
+    fn needs_import(
+        &self,
+        idl: &IdLayer,
+        role: Role,
+        before: &[u8],
+        name: &str,
+        after: &[u8],
+        fresh: &[&str],
+        prefix: bool,
+    ) -> Option<&'static str> {
+        if !matches!(role, Role::Value | Role::Type)
+            || before.ends_with(b"::")
+            || after.trim_ascii_start().starts_with(b"!")
+            || fresh.contains(&name)
+            || self.locals.iter().any(|(_, l)| l == name)
+            || idl.params.iter().any(|(n, _)| n == name)
+            || idl.header_names.contains(name)
+        {
+            return None;
+        }
+        let why = idl.ids.out_of_scope(name)?;
+        (!(prefix && idl.ids.in_scope_longer(name))).then_some(why)
     }
 
     /// The body's bindings in scope: a `let` binding once its statement ends (`let x = x;` reads an outer `x`).
@@ -1524,6 +1580,12 @@ impl SyntaxEngine {
             if args.iter().any(|b| matches!(b, b'"' | b'\'')) {
                 continue;
             }
+            if let Some((own, params)) = &idl.own_call
+                && self.calls_itself(idl, joined, open, own)
+                && passes_on(args, params, joined[..open].trim_ascii_end().ends_with(format!("::{own}").as_bytes()))
+            {
+                return Some(format!("`{own}` called with its own arguments unchanged recurses endlessly"));
+            }
             let Some((callee, allowed)) = self.call_arities(idl, joined, open, args, fresh) else { continue };
             let n = count_args(args);
             if !allowed.contains(&n) {
@@ -1539,7 +1601,7 @@ impl SyntaxEngine {
     /// function without parameters calls itself (`Self::new(` in `new`).
     fn too_many_args(&self, idl: &IdLayer, joined: &[u8], from: usize, fresh: &[&str]) -> Option<String> {
         if let Some(own) = idl.own_nullary.as_deref()
-            && (from..joined.len()).any(|open| joined[open] == b'(' && self.calls_itself(joined, open, own))
+            && (from..joined.len()).any(|open| joined[open] == b'(' && self.calls_itself(idl, joined, open, own))
         {
             return Some("a function without parameters that calls itself recurses endlessly".to_owned());
         }
@@ -1560,9 +1622,62 @@ impl SyntaxEngine {
         None
     }
 
+    /// Why the new bytes (the end of `joined`, which starts at `start` in the text) start the function's value with
+    /// a constructor its return type cannot be (`Ok(` where it returns `bool`; see [`super::tail`]). A constructor
+    /// still being written is judged when no known name goes on from it (`Err` may become `Error`).
+    fn wrong_value_start(
+        &self,
+        idl: &IdLayer,
+        joined: &[u8],
+        start: usize,
+        bytes: &[u8],
+        fresh: &[&str],
+    ) -> Option<String> {
+        let shape = idl.shape?;
+        let from = joined.len() - bytes.len();
+        let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let header_len = self.shared.header.len();
+        for s in from.saturating_sub(5)..joined.len() {
+            if !joined[s].is_ascii_alphabetic() || s > 0 && (is_ident(joined[s - 1]) || joined[s - 1] == b':') {
+                continue;
+            }
+            let e = s + joined[s..].iter().take_while(|&&b| is_ident(b)).count();
+            let word = std::str::from_utf8(&joined[s..e]).unwrap_or("");
+            if e < from || e == from && from == joined.len() || !super::tail::is_constructor(word) {
+                continue;
+            }
+            let complete = e < joined.len();
+            if !complete && self.known_longer(idl, word, fresh) || start + s < header_len + 1 {
+                continue;
+            }
+            let Some(why) = super::tail::wrong_constructor(shape, word) else { continue };
+            let mut body = self.text[header_len.min(self.text.len())..].to_vec();
+            body.extend_from_slice(bytes);
+            let at = start + s - header_len;
+            if at <= body.len() && super::tail::at_value(&body[..at]) {
+                return Some(why);
+            }
+        }
+        None
+    }
+
+    /// Whether a name longer than `word` that starts with it may stand in the body (a local, a parameter, a name
+    /// of the header or a known value).
+    fn known_longer(&self, idl: &IdLayer, word: &str, fresh: &[&str]) -> bool {
+        let longer = |n: &str| n.len() > word.len() && n.starts_with(word);
+        fresh.iter().any(|n| longer(n))
+            || self.locals.iter().any(|(_, n)| longer(n))
+            || idl.params.iter().any(|(n, _)| longer(n))
+            || idl.header_names.iter().any(|n| longer(n))
+            || (b'0'..=b'z')
+                .filter(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .any(|c| idl.ids.has_value_prefix(&format!("{word}{}", c as char)))
+    }
+
     /// Whether the `(` at `open` calls the function `own` being written: by its bare name outside an impl, or by
-    /// `Self::own` or `Type::own` of the impl's type inside one.
-    fn calls_itself(&self, joined: &[u8], open: usize, own: &str) -> bool {
+    /// `Self::own`, `Type::own` of the impl's type, or `Trait::own` of a trait the set declares with that method
+    /// inside one.
+    fn calls_itself(&self, idl: &IdLayer, joined: &[u8], open: usize, own: &str) -> bool {
         let head = joined[..open].trim_ascii_end();
         if trailing_ident(head) != own {
             return false;
@@ -1571,7 +1686,9 @@ impl SyntaxEngine {
         match before.strip_suffix(b"::") {
             Some(path) => {
                 let owner = trailing_ident(path);
-                owner == "Self" || self.self_type.as_deref() == Some(owner)
+                owner == "Self"
+                    || self.self_type.as_deref() == Some(owner)
+                    || self.self_type.is_some() && idl.ids.trait_declares(owner, own)
             }
             None => {
                 self.self_type.is_none()
@@ -1667,6 +1784,9 @@ impl SyntaxEngine {
             if name == "drop" {
                 return Some("`drop` cannot be called as a method: `drop(x)`".to_owned());
             }
+            if idl.ids.is_macro_only(name) {
+                return Some(format!("`{name}!` is a macro, not a method"));
+            }
             if idl.own_method.as_deref() == Some(name) && receiver_is_self(before) {
                 return Some(format!("`self.{name}(..)` in `{name}` calls it again on the same value, endlessly"));
             }
@@ -1678,6 +1798,9 @@ impl SyntaxEngine {
         }
         if next == b':' {
             return None;
+        }
+        if next == b'!' && idl.ids.is_macro_only(name) {
+            return Some(format!("`{name}!` is a macro, not a method"));
         }
         let ty = self.receiver_type(idl, before)?;
         idl.ids
@@ -2130,12 +2253,14 @@ fn self_value(text: &[u8], from: usize) -> bool {
     while let Some(i) = text[at..].windows(4).position(|w| w == b"self").map(|i| i + at) {
         at = i + 4;
         let end = i + 4;
-        // Complete (a byte follows it), a whole word, and the new bytes finish it.
-        if end >= text.len() || end < from || is_id(text[end]) || (i > 0 && is_id(text[i - 1])) {
+        // Complete (a byte other than whitespace follows it), a whole word, and the new bytes hold what follows
+        // it (`self` then a line break, then `}`: judged at the `}`).
+        let next = end + text[end..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if next >= text.len() || next < from || is_id(text[end]) || (i > 0 && is_id(text[i - 1])) {
             continue;
         }
-        let rest = text[end..].trim_ascii_start();
-        if rest.is_empty() || rest.starts_with(b":") || (i > 0 && text[i - 1] == b':') {
+        let rest = &text[next..];
+        if rest.starts_with(b":") || (i > 0 && text[i - 1] == b':') {
             continue;
         }
         let line = &text[text[..i].iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1)..i];
@@ -2148,6 +2273,34 @@ fn self_value(text: &[u8], from: usize) -> bool {
 }
 
 /// The index of the `(` that the `)` just past `text` closes (`None` when it is not in `text`).
+/// Whether a call's arguments are exactly `params`, in order, each passed on as it came (borrowed, dereferenced or
+/// cloned at most: `&input`, `*n`, `set.clone()`); `self` among them only for a call by path (`Self::f(self, x)`,
+/// where a bare call passes `x` alone).
+fn passes_on(args: &[u8], params: &[String], by_path: bool) -> bool {
+    let args = String::from_utf8_lossy(args);
+    let pieces: Vec<&str> = args.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+    let params: Vec<&String> = params.iter().filter(|p| by_path || p.as_str() != "self").collect();
+    pieces.len() == params.len()
+        && pieces.iter().zip(params).all(|(arg, param)| {
+            let mut a = *arg;
+            loop {
+                let next = a
+                    .strip_prefix("&mut ")
+                    .or_else(|| a.strip_prefix('&'))
+                    .or_else(|| a.strip_prefix('*'))
+                    .or_else(|| a.strip_suffix(".clone()"))
+                    .or_else(|| a.strip_suffix(".as_ref()"))
+                    .or_else(|| a.strip_suffix(".into()"))
+                    .map(str::trim);
+                match next {
+                    Some(n) => a = n,
+                    None => break,
+                }
+            }
+            a == param
+        })
+}
+
 fn matching_open(text: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
     for (i, &b) in text.iter().enumerate().rev() {
