@@ -24,6 +24,32 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ananke_core::{ConstraintSet, MemberKind, OwnerKind, Rule, TypeShapeKind};
 
+/// Argument counts of std's common constructors called by path (`String::new(x)` is refused, E0061).
+const STD_ARITIES: &[(&str, &str, usize)] = &[
+    ("String", "new", 0),
+    ("String", "with_capacity", 1),
+    ("String", "from_utf8", 1),
+    ("String", "from_utf8_lossy", 1),
+    ("Vec", "new", 0),
+    ("Vec", "with_capacity", 1),
+    ("HashMap", "new", 0),
+    ("HashMap", "with_capacity", 1),
+    ("HashSet", "new", 0),
+    ("BTreeMap", "new", 0),
+    ("BTreeSet", "new", 0),
+    ("VecDeque", "new", 0),
+    ("Box", "new", 1),
+    ("Rc", "new", 1),
+    ("Arc", "new", 1),
+    ("Cell", "new", 1),
+    ("RefCell", "new", 1),
+    ("Mutex", "new", 1),
+    ("PathBuf", "new", 0),
+];
+
+/// The names of the prelude that come from `alloc`: a `#![no_std]` crate's prelude (core's) lacks them.
+const ALLOC_PRELUDE: &[&str] = &["String", "Vec", "Box", "ToString", "ToOwned"];
+
 /// The capitalized names of Rust's prelude (2021): in scope everywhere without a `use`.
 const PRELUDE: &str = "Option Some None Result Ok Err String Vec Box ToString ToOwned Clone Copy Default Iterator
 IntoIterator DoubleEndedIterator ExactSizeIterator Extend FromIterator From Into TryFrom TryInto AsRef AsMut Drop Fn
@@ -564,6 +590,11 @@ pub struct Identifiers {
     /// Every word of the file the body goes into ([`Identifiers::set_file`]), when it has no glob import: what
     /// may be in scope there.
     file: Option<BTreeSet<String>>,
+    /// A source declares the crate `#![no_std]` (unconditionally): `String`, `Vec`, `Box`, `ToString`,
+    /// `ToOwned`, `format!` and `vec!` need an import, and `std::` needs an `extern crate std`.
+    no_std: bool,
+    /// A source writes `extern crate std`.
+    extern_std: bool,
     /// Whether a source was added ([`Identifiers::add_source`]): only then does what the project writes tell what
     /// is in scope.
     scoped: bool,
@@ -590,12 +621,17 @@ impl Identifiers {
             methods: BTreeSet::new(),
             dot_arities: BTreeMap::new(),
             path_arities: BTreeMap::new(),
-            owned_arities: BTreeMap::new(),
+            owned_arities: STD_ARITIES
+                .iter()
+                .map(|&(ty, f, n)| ((ty.to_owned(), f.to_owned()), BTreeSet::from([n])))
+                .collect(),
             universal: UNIVERSAL_MEMBERS.split_whitespace().map(str::to_owned).collect(),
             project: BTreeSet::new(),
             set_traits: BTreeSet::new(),
             nominal: BTreeSet::new(),
             file: None,
+            no_std: false,
+            extern_std: false,
             scoped: false,
         }
     }
@@ -709,6 +745,11 @@ impl Identifiers {
     /// `const`, `static`, `crate`, `macro_rules!`; in a `use`; before `::` or a macro's `!`) may start a value.
     pub fn add_source(&mut self, text: &str) {
         self.scoped = true;
+        for line in text.lines() {
+            let l = line.trim_start();
+            self.no_std |= l.starts_with("#![no_std]");
+            self.extern_std |= l.starts_with("extern crate std") || l.contains("] extern crate std");
+        }
         self.add_text(text);
     }
 
@@ -752,13 +793,16 @@ impl Identifiers {
 
     /// The file the body goes into: an item the set declares elsewhere (a free function, a struct, an enum, a
     /// trait) that this file never writes is not in scope in it (no `use` names it), nor is a std name outside
-    /// the prelude the file never writes (its comments do not count). A file with a glob import (`use super::*`)
-    /// tells nothing.
+    /// the prelude the file never writes (its comments do not count). A file with a glob import (`use super::*`
+    /// at its top level, `use crate::x::*`) tells nothing.
     pub fn set_file(&mut self, text: &str) {
-        let glob = text.lines().any(|l| {
-            let l = l.trim_start();
+        // An inline module's `use super::*;` (indented: a `mod tests`) brings this file's own items.
+        let glob = text.lines().any(|line| {
+            let l = line.trim_start();
+            let inline_super = l.len() < line.len() && l.starts_with("use super::*");
             (l.starts_with("use ") || l.starts_with("pub use ") || l.starts_with("pub(crate) use "))
                 && (l.contains("::*") || l.contains("{*") || l.contains(", *"))
+                && !inline_super
         });
         // Comments (doc comments too) name what is not in scope.
         self.file = (!glob).then(|| words(&strip_comments(text)).map(str::to_owned).collect());
@@ -780,7 +824,12 @@ impl Identifiers {
         if written {
             return None;
         }
-        if name.starts_with(|c: char| c.is_ascii_uppercase()) && !PRELUDE.split_whitespace().any(|p| p == name) {
+        if name == "std" && self.no_std && !self.extern_std {
+            return Some("the crate is `#![no_std]`: `core::` or `alloc::` name what it has");
+        }
+        let in_prelude =
+            PRELUDE.split_whitespace().any(|p| p == name) && !(self.no_std && ALLOC_PRELUDE.contains(&name));
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) && !in_prelude {
             // In a file without glob imports a capitalized name (a type, trait, variant or constant) is in scope
             // only where the file writes it (declared or imported); without the file, only std's are judged.
             if self.file.is_some() {
@@ -794,6 +843,26 @@ impl Identifiers {
         let declared =
             self.free_functions.contains(name) || self.nominal.contains(name) || self.set_traits.contains(name);
         (self.file.is_some() && declared).then_some("it is declared in another module and this file never imports it")
+    }
+
+    /// Why a macro (`name!`) or a method is not in scope: in a `#![no_std]` crate, `format!`, `vec!` and the
+    /// methods of `ToString` and `ToOwned` need an import the file (or, without a file, the project) never
+    /// writes.
+    pub(crate) fn alloc_out_of_scope(&self, name: &str) -> Option<&'static str> {
+        if !self.scoped || !self.no_std {
+            return None;
+        }
+        let (needs, why) = match name {
+            "format" | "vec" => (name, "the crate is `#![no_std]` and this code never imports the macro from `alloc`"),
+            "to_string" => ("ToString", "the crate is `#![no_std]` and this code never imports `ToString`"),
+            "to_owned" => ("ToOwned", "the crate is `#![no_std]` and this code never imports `ToOwned`"),
+            _ => return None,
+        };
+        let written = match &self.file {
+            Some(file) => file.contains(needs),
+            None => self.project.contains(needs) || self.names.contains(needs) && needs.starts_with(char::is_lowercase),
+        };
+        (!written).then_some(why)
     }
 
     /// Whether a name in scope (see [`Identifiers::out_of_scope`]) is longer than `prefix` and starts with it.

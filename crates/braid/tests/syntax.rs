@@ -379,6 +379,10 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     let mut tail = checker.clone();
     tail.commit_bytes(b"units; self\n").unwrap();
     assert!(ok(&tail, "}").unwrap().contains("no `self` parameter"), "judged at what follows the line break");
+    let mut spaced_macro = checker.clone();
+    spaced_macro.commit_bytes(b"units; return format\n").unwrap();
+    assert!(ok(&spaced_macro, "}").unwrap().contains("macro"), "a macro's name, judged past the line break");
+    assert_eq!(ok(&spaced_macro, "!(\"{units}\").len() }"), None);
     assert!(ok(&checker, "units.min(1).println(units);").unwrap().contains("macro"), "a macro is no method");
     assert_eq!(ok(&checker, "stock.items.len();"), None);
     assert!(ok(&checker, "Clone(stock);").unwrap().contains("trait"), "a trait called as a function");
@@ -439,6 +443,9 @@ fn the_value_starts_with_a_constructor_of_the_return_type() {
     assert!(ok(&built, "Ok(").unwrap().contains("neither"), "a struct the crate declares");
     let count = checker_for("fn count(stock: &Stock, units: u32) -> usize");
     assert!(ok(&count, "Ok(stock.items.len())").is_some());
+    assert!(ok(&count, "let n = 1; ()").unwrap().contains("not `()`"), "no `()` where a value is returned");
+    assert_eq!(ok(&count, "let n = (); stock.items.len()"), None);
+    assert!(ok(&count, "String::new(units).len()").unwrap().contains("takes"), "std's constructors' arity");
     assert_eq!(ok(&count, "stock.items.len()"), None);
 }
 
@@ -499,6 +506,29 @@ fn std_types_outside_the_prelude_need_an_import() {
     assert_eq!(ok(&importing, "Ordering::Less;"), None);
     assert!(ok(&here, "AsStock(units);").unwrap().contains("neither declares nor imports"), "any capitalized name");
     assert_eq!(ok(&here, "Stock::default();"), None, "declared in the file");
+    let tests = in_file("fn here() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n}");
+    assert!(ok(&tests, "elsewhere(units);").is_some(), "a test module's glob brings this file's items");
+    // A `#![no_std]` crate: core's prelude, no `std::` without `extern crate std`.
+    let no_std = |file: &str| {
+        let mut checker = Checker::new(&ir, cl100k()).unwrap();
+        let mut ids = braid::Identifiers::from_set(&set);
+        ids.add_source("#![no_std]\nextern crate alloc;\nmod other;");
+        ids.set_file(file);
+        assert!(checker.set_identifiers(Arc::new(ids)));
+        checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
+        checker
+    };
+    let bare = no_std("struct Stock;");
+    assert!(ok(&bare, "String::new();").unwrap().contains("neither declares nor imports"));
+    assert!(ok(&bare, "std::mem::swap(").unwrap().contains("no_std"));
+    assert!(ok(&bare, "format!(\"{units}\");").unwrap().contains("no_std"));
+    assert!(ok(&bare, "units.to_string();").unwrap().contains("ToString"));
+    assert_eq!(ok(&bare, "core::mem::size_of::<u32>();"), None);
+    assert_eq!(ok(&bare, "Some(units);"), None, "core's prelude");
+    let imports = no_std("use alloc::string::{String, ToString};\nuse alloc::format;");
+    assert_eq!(ok(&imports, "String::new();"), None);
+    assert_eq!(ok(&imports, "format!(\"{units}\");"), None);
+    assert_eq!(ok(&imports, "units.to_string();"), None);
     let glob = in_file("use crate::other::*;");
     assert_eq!(ok(&glob, "elsewhere(units);"), None, "a glob import may bring anything");
     assert_eq!(ok(&glob, "Ordering::Less;"), None);
@@ -598,7 +628,9 @@ fn path_calls_take_their_types_arity() {
     assert_eq!(ok(&checker, "let s = Stock::new(\n"), None, "whitespace is not");
     assert_eq!(ok(&checker, "Self::restock(self, units, "), None, "a trailing comma adds none");
     assert!(ok(&checker, "Self::restock(self, units, units").is_some(), "`restock` takes two by path");
-    assert_eq!(ok(&checker, "let v = Vec::new(units);"), None, "std's `new` of another type is not judged");
+    assert!(ok(&checker, "let v = Vec::new(units);").unwrap().contains("takes 0"), "std's common constructors");
+    assert_eq!(ok(&checker, "let v = Vec::with_capacity(units as usize);"), None);
+    assert_eq!(ok(&checker, "let v = Path::new(units);"), None, "std's other functions are not judged");
     assert!(ok(&checker, "let o = Option::new(units);").is_some(), "Option has no `new`");
     assert!(ok(&checker, "let r = io::Result::from_str(units);").is_some(), "io::Result is a Result");
     assert_eq!(ok(&checker, "let r: io::Result<u32> = io::Result::Ok(units);"), None);

@@ -1346,6 +1346,18 @@ impl SyntaxEngine {
             {
                 return Some(why);
             }
+            // So is a std macro's name that ended before whitespace (`return todo\n}`): only `!` may follow it.
+            if !name.is_empty()
+                && !before.ends_with(b".")
+                && !before.ends_with(b":")
+                && !bytes.trim_ascii_start().starts_with(b"!")
+                && !line.windows(2).any(|w| w == b"//")
+                && idl.ids.is_macro_only(name)
+                && !self.locals.iter().any(|(_, l)| l == name)
+                && !idl.params.iter().any(|(n, _)| n == name)
+            {
+                return Some(format!("`{name}` is a macro: call it with `!`"));
+            }
         }
         let mut fresh: Vec<&str> = Vec::new();
         let in_scope = self.in_scope();
@@ -1461,6 +1473,9 @@ impl SyntaxEngine {
         fresh: &[&str],
         prefix: bool,
     ) -> Option<&'static str> {
+        if role == Role::Value && after.trim_ascii_start().starts_with(b"!") && !before.ends_with(b"::") {
+            return idl.ids.alloc_out_of_scope(name);
+        }
         if !matches!(role, Role::Value | Role::Type)
             || before.ends_with(b"::")
             || after.trim_ascii_start().starts_with(b"!")
@@ -1633,10 +1648,26 @@ impl SyntaxEngine {
         bytes: &[u8],
         fresh: &[&str],
     ) -> Option<String> {
-        let shape = idl.shape?;
         let from = joined.len() - bytes.len();
         let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         let header_len = self.shared.header.len();
+        let body = || {
+            let mut body = self.text[header_len.min(self.text.len())..].to_vec();
+            body.extend_from_slice(bytes);
+            body
+        };
+        // `()` is no value of a function that returns one (`const X: u8 = 1; ()}` is E0308).
+        if idl.returns_value
+            && let Some(close) = (from..joined.len()).find(|&i| joined[i] == b')')
+            && let Some(open) = close.checked_sub(1).filter(|&o| joined[o] == b'(')
+            && start + open > header_len
+        {
+            let body = body();
+            if super::tail::at_value(&body[..start + open - header_len]) {
+                return Some("the function returns a value, not `()`".to_owned());
+            }
+        }
+        let shape = idl.shape?;
         for s in from.saturating_sub(5)..joined.len() {
             if !joined[s].is_ascii_alphabetic() || s > 0 && (is_ident(joined[s - 1]) || joined[s - 1] == b':') {
                 continue;
@@ -1651,8 +1682,7 @@ impl SyntaxEngine {
                 continue;
             }
             let Some(why) = super::tail::wrong_constructor(shape, word) else { continue };
-            let mut body = self.text[header_len.min(self.text.len())..].to_vec();
-            body.extend_from_slice(bytes);
+            let body = body();
             let at = start + s - header_len;
             if at <= body.len() && super::tail::at_value(&body[..at]) {
                 return Some(why);
@@ -1662,16 +1692,22 @@ impl SyntaxEngine {
     }
 
     /// Whether a name longer than `word` that starts with it may stand in the body (a local, a parameter, a name
-    /// of the header or a known value).
+    /// of the header, a known value; capitalized, one in scope).
     fn known_longer(&self, idl: &IdLayer, word: &str, fresh: &[&str]) -> bool {
         let longer = |n: &str| n.len() > word.len() && n.starts_with(word);
         fresh.iter().any(|n| longer(n))
             || self.locals.iter().any(|(_, n)| longer(n))
             || idl.params.iter().any(|(n, _)| longer(n))
             || idl.header_names.iter().any(|n| longer(n))
-            || (b'0'..=b'z')
-                .filter(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                .any(|c| idl.ids.has_value_prefix(&format!("{word}{}", c as char)))
+            || if word.starts_with(|c: char| c.is_ascii_uppercase()) {
+                // `Err` may become `Error` only where `Error` is in scope: otherwise, once written, every way on
+                // from `Err` would be refused.
+                idl.ids.in_scope_longer(word)
+            } else {
+                (b'0'..=b'z')
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    .any(|c| idl.ids.has_value_prefix(&format!("{word}{}", c as char)))
+            }
     }
 
     /// Whether the `(` at `open` calls the function `own` being written: by its bare name outside an impl, or by
@@ -1786,6 +1822,9 @@ impl SyntaxEngine {
             }
             if idl.ids.is_macro_only(name) {
                 return Some(format!("`{name}!` is a macro, not a method"));
+            }
+            if let Some(why) = idl.ids.alloc_out_of_scope(name) {
+                return Some(format!("`.{name}()` is not in scope: {why}"));
             }
             if idl.own_method.as_deref() == Some(name) && receiver_is_self(before) {
                 return Some(format!("`self.{name}(..)` in `{name}` calls it again on the same value, endlessly"));
