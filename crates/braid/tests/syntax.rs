@@ -383,6 +383,7 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     spaced_macro.commit_bytes(b"units; return format\n").unwrap();
     assert!(ok(&spaced_macro, "}").unwrap().contains("macro"), "a macro's name, judged past the line break");
     assert_eq!(ok(&spaced_macro, "!(\"{units}\").len() }"), None);
+    assert!(ok(&checker, "units; return format\n").unwrap().contains("macro"), "whitespace after a macro's name");
     assert!(ok(&checker, "units.min(1).println(units);").unwrap().contains("macro"), "a macro is no method");
     assert_eq!(ok(&checker, "stock.items.len();"), None);
     assert!(ok(&checker, "Clone(stock);").unwrap().contains("trait"), "a trait called as a function");
@@ -444,6 +445,10 @@ fn the_value_starts_with_a_constructor_of_the_return_type() {
     let count = checker_for("fn count(stock: &Stock, units: u32) -> usize");
     assert!(ok(&count, "Ok(stock.items.len())").is_some());
     assert!(ok(&count, "let n = 1; ()").unwrap().contains("not `()`"), "no `()` where a value is returned");
+    assert!(ok(&count, "return usize::min;").unwrap().contains("call it"), "a function item is no value");
+    assert!(ok(&count, "if units > 0 { return Stock::count }").is_some());
+    assert_eq!(ok(&count, "let f = usize::min; f(1, 2)"), None, "a `let` may hold a function");
+    assert_eq!(ok(&count, "return usize::MAX;"), None, "a constant");
     assert_eq!(ok(&count, "let n = (); stock.items.len()"), None);
     assert!(ok(&count, "String::new(units).len()").unwrap().contains("takes"), "std's constructors' arity");
     assert_eq!(ok(&count, "stock.items.len()"), None);

@@ -1461,7 +1461,8 @@ impl SyntaxEngine {
 
     /// Why `name`, starting a value or type path (`after` following it), is not in scope (see
     /// [`crate::Identifiers::out_of_scope`]); with `prefix`, only when no name in scope goes on from it either.
-    /// The body's own bindings and the header's names shadow it; a macro (`name!`) is not judged.
+    /// The body's own bindings and the header's names shadow it; a macro (`name!`) is judged only for what a
+    /// `#![no_std]` crate lacks (`format!`, `vec!`).
     #[allow(clippy::too_many_arguments)]
     fn needs_import(
         &self,
@@ -1549,7 +1550,8 @@ impl SyntaxEngine {
     /// methods) and what every type has (`default`, `from`...); after `Option::`, `String::`, `u8::`... what std
     /// gives them. `None`: anything known may follow.
     fn path_member(&self, idl: &IdLayer, before: &[u8], is: &dyn Fn(&str) -> bool) -> Option<bool> {
-        let head = before.strip_suffix(b"::")?;
+        // `self\n::new`: whitespace before the `::` does not end the path.
+        let head = before.strip_suffix(b"::")?.trim_ascii_end();
         let seg = trailing_ident(head);
         if seg.is_empty() {
             return None;
@@ -1668,6 +1670,18 @@ impl SyntaxEngine {
             }
         }
         let shape = idl.shape?;
+        // A path to a function where the value is written, not called (`return Parser::new;`): the value is the
+        // function item, not what the function returns.
+        if let Some(t) = (from..joined.len()).find(|&i| matches!(joined[i], b';' | b'}' | b','))
+            && let Some(path_at) = uncalled_function_path(&joined[..t])
+            && start + path_at > header_len
+        {
+            let body = body();
+            if super::tail::at_value(&body[..start + path_at - header_len]) {
+                let path = String::from_utf8_lossy(joined[path_at..t].trim_ascii()).into_owned();
+                return Some(format!("`{path}` is a function: call it to get the value"));
+            }
+        }
         for s in from.saturating_sub(5)..joined.len() {
             if !joined[s].is_ascii_alphabetic() || s > 0 && (is_ident(joined[s - 1]) || joined[s - 1] == b':') {
                 continue;
@@ -1799,7 +1813,9 @@ impl SyntaxEngine {
         if idl.ids.is_trait(name) && !idl.generics.iter().any(|g| g == name) {
             return Some(format!("`{name}` is a trait: call its methods on a value or by path (`{name}::..`)"));
         }
-        if next.is_some_and(|&b| b != b'!') && idl.ids.is_macro_only(name) {
+        // Whitespace after the name is judged too: a macro's `!` follows it directly, and past the whitespace
+        // nothing would be judged again.
+        if (next.is_some_and(|&b| b != b'!') || next.is_none() && !after.is_empty()) && idl.ids.is_macro_only(name) {
             return Some(format!("`{name}` is a macro: `{name}!(..)`"));
         }
         if next == Some(&b'(') && idl.ids.is_method_only(name) {
@@ -2312,6 +2328,27 @@ fn self_value(text: &[u8], from: usize) -> bool {
 }
 
 /// The index of the `(` that the `)` just past `text` closes (`None` when it is not in `text`).
+/// Where the path ending `text` starts, when it names a function (`Parser::new`, `mem::take`: two or more
+/// segments, the last lower-case) and nothing follows it but whitespace.
+fn uncalled_function_path(text: &[u8]) -> Option<usize> {
+    let text = text.trim_ascii_end();
+    let last = trailing_ident(text);
+    if !last.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut at = text.len() - last.len();
+    let mut segments = 1;
+    while let Some(head) = text[..at].strip_suffix(b"::") {
+        let seg = trailing_ident(head);
+        if seg.is_empty() {
+            return None;
+        }
+        at = head.len() - seg.len();
+        segments += 1;
+    }
+    (segments > 1).then_some(at)
+}
+
 /// Whether a call's arguments are exactly `params`, in order, each passed on as it came (borrowed, dereferenced or
 /// cloned at most: `&input`, `*n`, `set.clone()`); `self` among them only for a call by path (`Self::f(self, x)`,
 /// where a bare call passes `x` alone).
