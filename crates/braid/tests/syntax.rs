@@ -493,14 +493,18 @@ fn std_types_outside_the_prelude_need_an_import() {
         ..Default::default()
     })));
     let ir = braid::compile(&set, &config).unwrap();
-    let in_file = |file: &str| {
+    // A checker whose identifiers have seen `source` (the project) and `file` (where the body goes).
+    let checker_in = |source: &str, file: &str| {
         let mut checker = Checker::new(&ir, cl100k()).unwrap();
         let mut ids = braid::Identifiers::from_set(&set);
-        ids.add_source("use std::cmp::Ordering;\npub fn elsewhere(units: u32) -> u32 { units }\nstruct AsStock(u32);");
+        ids.add_source(source);
         ids.set_file(file);
         assert!(checker.set_identifiers(Arc::new(ids)));
         checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
         checker
+    };
+    let in_file = |file: &str| {
+        checker_in("use std::cmp::Ordering;\npub fn elsewhere(units: u32) -> u32 { units }\nstruct AsStock(u32);", file)
     };
     let here = in_file("use std::fmt;\nstruct Stock;\n/// Like `elsewhere`, with an `Ordering`.\nfn here() {}");
     assert!(ok(&here, "elsewhere(units);").unwrap().contains("another module"));
@@ -514,15 +518,7 @@ fn std_types_outside_the_prelude_need_an_import() {
     let tests = in_file("fn here() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n}");
     assert!(ok(&tests, "elsewhere(units);").is_some(), "a test module's glob brings this file's items");
     // A `#![no_std]` crate: core's prelude, no `std::` without `extern crate std`.
-    let no_std = |file: &str| {
-        let mut checker = Checker::new(&ir, cl100k()).unwrap();
-        let mut ids = braid::Identifiers::from_set(&set);
-        ids.add_source("#![no_std]\nextern crate alloc;\nmod other;");
-        ids.set_file(file);
-        assert!(checker.set_identifiers(Arc::new(ids)));
-        checker.commit_bytes(format!("{header} {{ let n = ").as_bytes()).unwrap();
-        checker
-    };
+    let no_std = |file: &str| checker_in("#![no_std]\nextern crate alloc;\nmod other;", file);
     let bare = no_std("struct Stock;");
     assert!(ok(&bare, "String::new();").unwrap().contains("neither declares nor imports"));
     assert!(ok(&bare, "std::mem::swap(").unwrap().contains("no_std"));
