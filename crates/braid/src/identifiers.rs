@@ -387,7 +387,7 @@ pub(crate) fn missing_value(body: &str) -> Option<String> {
 }
 
 /// The text without its `//` and `/* */` comments (string literals kept, so a `//` in one is not a comment).
-fn strip_comments(text: &str) -> String {
+pub(crate) fn strip_comments(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

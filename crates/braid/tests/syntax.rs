@@ -454,6 +454,36 @@ fn the_value_starts_with_a_constructor_of_the_return_type() {
     assert_eq!(ok(&count, "stock.items.len()"), None);
 }
 
+/// A block whose value must be `()` (one that ends a function returning `()`, a loop's body) closes only after a
+/// `;` ends its last call: `stock.items.insert(..)` may return a value (E0308), and `x;` is `x` when it is `()`.
+#[test]
+fn blocks_without_a_value_end_their_last_call_with_a_semicolon() {
+    let config_for = |header: &str| {
+        CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+            .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None })
+    };
+    let set = stock_set();
+    let header = "fn restock(stock: &mut Stock, units: u32)";
+    let ir = braid::compile(&set, &config_for(header)).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "stock.items.len()\n}").unwrap().contains("`;`"));
+    assert_eq!(ok(&checker, "stock.items.len();\n}"), None);
+    assert!(ok(&checker, "if units > 0 { stock.items.len() }").is_some(), "the tail `if`'s block");
+    assert_eq!(ok(&checker, "if units > 0 { stock.items.len(); }\n}"), None);
+    assert_eq!(ok(&checker, "let n = if units > 0 { stock.items.len() } else { 0 };\n}"), None, "a `let`'s value");
+    assert_eq!(ok(&checker, "let f = |n: u32| { n + units };\n}"), None, "a closure's value");
+    // A loop's body has no value whatever the function returns.
+    let ir = braid::compile(&set, &config_for("fn count(stock: &Stock, units: u32) -> usize")).unwrap();
+    let mut count = Checker::new(&ir, cl100k()).unwrap();
+    assert!(count.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    count.commit_bytes(b"fn count(stock: &Stock, units: u32) -> usize {\n    ").unwrap();
+    assert!(ok(&count, "for i in 0..units { stock.items.len() }").unwrap().contains("loop"));
+    assert_eq!(ok(&count, "for i in 0..units { stock.items.len(); }\n    stock.items.len()\n}"), None);
+}
+
 /// A std type outside the prelude is in scope only where the crate imports it: `HashMap::new()` needs a `use`,
 /// `Vec::new()` does not. Judged only when the identifiers have seen the project's source.
 #[test]

@@ -1057,6 +1057,8 @@ pub(crate) struct IdLayer {
     generics: Vec<String>,
     /// Whether the function returns a value (a return type other than `()` and `!`).
     returns_value: bool,
+    /// Whether it returns `()` (no return type, or `()`): the blocks that end it have no value.
+    returns_unit: bool,
     /// A method's own name: `self.name(..)` in its body calls it again on the same value, endlessly.
     own_method: Option<String>,
     /// The function's own name when it takes no parameters: a call of itself (`Self::new()` in `new`) recurses
@@ -1274,6 +1276,7 @@ impl SyntaxEngine {
         }
         let generics = crate::identifiers::header_generics(&header);
         let returns_value = crate::identifiers::returns_value(&header);
+        let returns_unit = matches!(crate::identifiers::return_type(&header), Some("" | "()"));
         let name = crate::identifiers::fn_name(&header).map(str::to_owned);
         let own_nullary = name.clone().filter(|_| params.is_empty());
         let own_call =
@@ -1285,6 +1288,7 @@ impl SyntaxEngine {
             header_names,
             generics,
             returns_value,
+            returns_unit,
             own_method,
             own_nullary,
             own_call,
@@ -1423,6 +1427,17 @@ impl SyntaxEngine {
         }
         if let Some(why) = self.wrong_value_start(idl, &joined, start, bytes, &fresh) {
             return Some(why);
+        }
+        if bytes.contains(&b'}') {
+            let header_len = self.shared.header.len().min(self.text.len());
+            let mut body = self.text[header_len..].to_vec();
+            let base = body.len();
+            body.extend_from_slice(bytes);
+            for k in bytes.iter().enumerate().filter(|(_, b)| **b == b'}').map(|(k, _)| base + k) {
+                if let Some(why) = super::tail::unit_value_left(&body[..k], idl.returns_unit) {
+                    return Some(why);
+                }
+            }
         }
         if idl.returns_value && self.done(&p) {
             let mut body = self.text[self.shared.header.len().min(self.text.len())..].to_vec();

@@ -112,6 +112,8 @@ struct Frame {
     in_value: bool,
     /// Whether the last block this frame closed was tail (an `else` continues its `if`).
     closed_tail: bool,
+    /// A loop's body: its value is `()` whatever the function returns.
+    unit: bool,
 }
 
 /// Whether the body text `body` (from its opening `{` on) stops where the function's value starts: after a
@@ -132,6 +134,50 @@ pub(crate) fn at_value(body: &[u8]) -> bool {
             Kind::Arms => top.in_value,
             Kind::Other => false,
         }
+}
+
+/// Why the block open at the end of `body` (from the body's opening `{` on) cannot close here: its value must be
+/// `()` (a loop's body; with `unit_fn`, a block that ends a function returning `()`) and its last expression, a
+/// call or a path, has no `;` (`self.set.insert(x)` returns a `bool`: E0308). `x;` is `x` whenever `x` is `()`, so
+/// asking for the `;` loses no program (clippy's `semicolon_if_nothing_returned`). Block-like expressions
+/// (`if`, `match`, loops, blocks; their own blocks were judged when they closed), `return`, `break`, `continue`
+/// and `()` may end the block as they are. `None` when it may close.
+pub(crate) fn unit_value_left(body: &[u8], unit_fn: bool) -> Option<String> {
+    let frames = frames(body)?;
+    let top = frames.last()?;
+    if top.kind != Kind::Block || !(top.unit || unit_fn && top.tail && !top.closure) {
+        return None;
+    }
+    let code = crate::identifiers::strip_comments(&String::from_utf8_lossy(&body[top.start.min(body.len())..]));
+    let stmt = code.trim().as_bytes();
+    if stmt.is_empty()
+        || stmt.ends_with(b";")
+        || stmt == b"()"
+        || statement_block(stmt)
+        || stmt.starts_with(b"#")
+        || matches!(
+            leading_word(stmt),
+            b"return"
+                | b"break"
+                | b"continue"
+                | b"fn"
+                | b"impl"
+                | b"struct"
+                | b"enum"
+                | b"union"
+                | b"trait"
+                | b"mod"
+                | b"macro_rules"
+                | b"use"
+                | b"let"
+                | b"const"
+                | b"static"
+        )
+    {
+        return None;
+    }
+    let whose = if top.unit { "a loop's body" } else { "this function's last block" };
+    Some(format!("{whose} has the value `()`: end its last expression with `;`"))
 }
 
 /// Whether `text` holds nothing but whitespace and comments.
@@ -171,6 +217,7 @@ fn frames(body: &[u8]) -> Option<Vec<Frame>> {
         start: open + 1,
         in_value: false,
         closed_tail: false,
+        unit: false,
     }];
     let mut i = open + 1;
     while i < body.len() {
@@ -222,6 +269,7 @@ fn frames(body: &[u8]) -> Option<Vec<Frame>> {
                     start: i + 1,
                     in_value: false,
                     closed_tail: false,
+                    unit: false,
                 });
             }
             b')' | b']' | b'}' => {
@@ -288,8 +336,15 @@ fn leading_word(text: &[u8]) -> &[u8] {
 
 /// The frame a `{` opens in `top`, `stmt` being the statement (or arm value) written before it.
 fn open_brace(top: &Frame, stmt: &[u8], start: usize) -> Frame {
-    let mut frame =
-        Frame { kind: Kind::Block, tail: false, closure: top.closure, start, in_value: false, closed_tail: false };
+    let mut frame = Frame {
+        kind: Kind::Block,
+        tail: false,
+        closure: top.closure,
+        start,
+        in_value: false,
+        closed_tail: false,
+        unit: false,
+    };
     // In a match's arms, a brace before `=>` is a pattern's; within parentheses or a struct literal, braces hold
     // closures' and blocks' statements the function's value never is.
     let here = top.tail && !top.closure && (top.kind == Kind::Block || top.kind == Kind::Arms && top.in_value);
@@ -312,7 +367,8 @@ fn open_brace(top: &Frame, stmt: &[u8], start: usize) -> Frame {
             frame.tail = here;
         }
         b"unsafe" if stmt == b"unsafe" => frame.tail = here,
-        b"loop" | b"while" | b"for" | b"unsafe" => {}
+        b"loop" | b"while" | b"for" => frame.unit = true,
+        b"unsafe" => {}
         _ => {
             // Within a longer statement (`let x = if c {`, `v.map(|a| {`): what the last construct is.
             let last = stmt
@@ -387,5 +443,35 @@ mod tests {
         assert!(!at("{ let f = move |a| { if a { "));
         assert!(!at("{ let s = \"a; "), "in a string");
         assert!(!at("{ // a; "), "in a comment");
+    }
+
+    #[test]
+    fn unit_blocks_end_with_a_semicolon() {
+        let left = |s: &str, unit_fn: bool| unit_value_left(s.as_bytes(), unit_fn).is_some();
+        assert!(left("{ self.set.insert(x) ", true));
+        assert!(!left("{ self.set.insert(x) ", false), "the function's value");
+        assert!(!left("{ self.set.insert(x); ", true));
+        assert!(!left("{ ", true));
+        assert!(!left("{ let a = 1;\n    // done\n", true));
+        assert!(left("{ a.b(c) // a comment\n", true));
+        assert!(!left("{ if a { b(); } ", true), "the if's block was judged when it closed");
+        assert!(left("{ if a { b() ", true));
+        assert!(left("{ if a { b(); } else { c() ", true));
+        assert!(left("{ match x { A => { b() ", true));
+        assert!(!left("{ match x { A => b(), ", true), "an arm's value that is no block");
+        assert!(!left("{ let y = if a { b() ", true), "a let's value");
+        assert!(!left("{ v.iter().map(|a| { a.b() ", true), "a closure's value");
+        assert!(left("{ for a in b { c.d(a) ", false), "a loop's body has no value");
+        assert!(left("{ while x { c.d(a) ", false));
+        assert!(left("{ loop { c.d(a) ", false));
+        assert!(!left("{ let n = loop { break 1 ", false));
+        assert!(!left("{ return ", true));
+        assert!(!left("{ return x ", true));
+        assert!(!left("{ ()", true));
+        assert!(!left("{ if a { return } ", true));
+        assert!(!left("{ fn inner() {} ", true));
+        assert!(!left("{ let s = \"}\"; ", true));
+        assert!(left("{ println!(\"{}\", x) ", true));
+        assert!(!left("{ Foo { a: b ", true), "a struct literal");
     }
 }
