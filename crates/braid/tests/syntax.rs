@@ -330,6 +330,14 @@ fn identifiers_that_do_not_exist_are_refused() {
     // No empty comments, no line written twice in a row.
     assert!(ok(&checker, "units;\n    //\n").unwrap().contains("empty comment"));
     assert_eq!(ok(&checker, "units;\n    // why\n"), None);
+    let comments = "units;\n    // Add the units to the stock\n    // Add the unit to the stock\n";
+    assert!(ok(&checker, comments).unwrap().contains("says again"), "a comment a word apart from the last");
+    let comments = "units;\n    // Add the units to the stock\n    // then count\n    // Add the unit to the stock\n";
+    assert!(ok(&checker, comments).unwrap().contains("says again"), "or from the one before it");
+    let comments = "units;\n    // Add the units to the stock\n    // then count what is left\n";
+    assert_eq!(ok(&checker, comments), None);
+    let comments = "units;\n    // Add the units to the stock\n    units;\n    // Add the units to the stock\n";
+    assert_eq!(ok(&checker, comments), None, "code between them");
     assert!(ok(&checker, "units;\n    self.restock(1);\n    self.restock(1);\n").unwrap().contains("again"));
     assert_eq!(ok(&checker, "units;\n    self.restock(1);\n    self.restock(2);\n"), None);
     checker.commit_bytes(b"units; let left = wanted").unwrap();

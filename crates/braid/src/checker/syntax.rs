@@ -2288,13 +2288,16 @@ fn is_let_binding(text: &[u8], at: usize) -> bool {
     !matches!(words(before.trim_end()).last(), Some("if" | "while"))
 }
 
-/// Why a line the new bytes (`text` from `from` on) complete should not be written: an empty `//` comment, or
-/// the same line as the one before it (a loop a small model falls into; lines of closing punctuation aside).
+/// Why a line the new bytes (`text` from `from` on) complete should not be written: an empty `//` comment, the
+/// same line as the one before it (a loop a small model falls into; lines of closing punctuation aside), or a
+/// comment that says what one of the two comments just before it says, a word apart (no program is lost: it is
+/// a comment).
 fn repeated_line(text: &[u8], from: usize) -> Option<String> {
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
     // Lines completed by the new bytes: those whose newline lies at or past `from`.
     let mut end = 0usize;
     let mut previous: Option<&[u8]> = None;
+    let mut comments: Vec<Vec<&[u8]>> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         end += line.len();
         let complete = i + 1 < lines.len();
@@ -2306,13 +2309,45 @@ fn repeated_line(text: &[u8], from: usize) -> Option<String> {
             if !trimmed.is_empty() && trimmed.iter().any(u8::is_ascii_alphanumeric) && previous == Some(trimmed) {
                 return Some(format!("the line `{}` again", String::from_utf8_lossy(trimmed)));
             }
+            if let Some(words) = comment_words(trimmed)
+                && comments.iter().rev().take(2).any(|c| near_same(c, &words))
+            {
+                return Some(format!(
+                    "the comment `{}` says again what one just before says",
+                    String::from_utf8_lossy(trimmed)
+                ));
+            }
         }
         if !trimmed.is_empty() {
             previous = Some(trimmed);
+            // Comments written one after another (code between them ends the run).
+            match comment_words(trimmed) {
+                Some(words) => comments.push(words),
+                None => comments.clear(),
+            }
         }
         end += 1;
     }
     None
+}
+
+/// The words of a `//` comment line (`None` for any other line).
+fn comment_words(line: &[u8]) -> Option<Vec<&[u8]>> {
+    let text = line.strip_prefix(b"//")?;
+    Some(text.split(|b| b.is_ascii_whitespace() || *b == b'/').filter(|w| !w.is_empty()).collect())
+}
+
+/// Whether two comments of three words or more say the same with at most one word changed, added or left out
+/// (a small model's loop: `// Add the byte to the set` then `// Add the bytes to the set`).
+fn near_same(a: &[&[u8]], b: &[&[u8]]) -> bool {
+    if a.len().max(b.len()) < 3 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let head = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let tail = short.iter().rev().zip(long.iter().rev()).take_while(|(x, y)| x == y).count();
+    // One word added (the lengths differ) or one word changed (they do not): the rest matches on both sides.
+    head + tail >= short.len() - usize::from(short.len() == long.len())
 }
 
 /// Whether the bytes of `text` from `from` on complete a `self` that is a value (not followed by `::`), outside
