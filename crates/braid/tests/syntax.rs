@@ -462,6 +462,27 @@ fn the_value_starts_with_a_constructor_of_the_return_type() {
     assert_eq!(ok(&count, "stock.items.len()"), None);
 }
 
+/// A repair draft refuses the names the compiler did not find in earlier drafts, unless the body binds them.
+#[test]
+fn names_the_compiler_did_not_find_are_refused_in_later_drafts() {
+    let header = "fn count(stock: &Stock, units: u32) -> usize";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(!checker.refuse_names(&["len"]), "no identifier layer yet");
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert_eq!(ok(&checker, "stock.items.len()"), None);
+    assert!(checker.refuse_names(&["len", "max"]));
+    assert!(ok(&checker, "stock.items.len()").unwrap().contains("earlier draft"));
+    assert!(ok(&checker, "std::cmp::max(units, 1) as usize").unwrap().contains("earlier draft"));
+    assert_eq!(ok(&checker, "let len = units as usize; len"), None, "a name the body binds");
+    assert_eq!(ok(&checker, "stock.items.iter().count()"), None);
+}
+
 /// A block whose value must be `()` (one that ends a function returning `()`, a loop's body) closes only after a
 /// `;` ends its last call: `stock.items.insert(..)` may return a value (E0308), and `x;` is `x` when it is `()`.
 #[test]

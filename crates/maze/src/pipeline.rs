@@ -105,7 +105,9 @@ pub enum Repair {
     /// attempt's number), under the same token-level constraints: independent candidates, among which the checks
     /// choose. With a small model this finds a body that compiles far more often than revising one draft (a
     /// greedy draft's mistakes are the model's most likely ones; see `docs/QUALITY.md`). When the task's own
-    /// sampling is not greedy, its temperature is kept and only the seed changes.
+    /// sampling is not greedy, its temperature is kept and only the seed changes. With the identifier layer on,
+    /// the names a check reported missing in earlier drafts (`cannot find value `x``, `no method named `x``) are
+    /// refused in the later ones ([`braid::Checker::refuse_names`]).
     Resample {
         /// The temperature of the repair draws (when the first attempt is greedy).
         temperature: f32,
@@ -390,6 +392,8 @@ impl Pipeline {
         let mut resume: Option<Resume> = None;
         let mut last_resume: Option<Resume> = None;
         let mut dead_ends: Vec<usize> = Vec::new();
+        // Names the compiler did not find in the drafts so far: resampled drafts may not write them again.
+        let mut missing: Vec<String> = Vec::new();
         for n in 0..=task.max_repairs {
             let mut checker = compiled.as_ref().map(|(c, _)| c.checker());
             if let Some(c) = checker.as_mut() {
@@ -400,6 +404,9 @@ impl Pipeline {
                     && let Some(ids) = &task.identifiers
                 {
                     c.set_identifiers(Arc::clone(ids));
+                    if matches!(task.repair, Repair::Resample { .. }) && !missing.is_empty() {
+                        c.refuse_names(&missing);
+                    }
                 }
             }
             // Resume the last draft where its first located problem is (syntax checker and text prompts only).
@@ -499,6 +506,11 @@ impl Pipeline {
                 attempt.problems.extend(verify.verify(&attempt.code));
             }
             let passed = attempt.passed();
+            for name in attempt.problems.iter().filter_map(|p| missing_name(p)) {
+                if !missing.iter().any(|m| m == name) {
+                    missing.push(name.to_owned());
+                }
+            }
             if !passed && n < task.max_repairs && task.repair == Repair::Revise {
                 prompt = repair_prompt(&task.prompt, &attempt, task.max_tokens);
                 resume = task
@@ -708,6 +720,32 @@ fn output_violation(c: &Constraint, message: String, path: &str) -> Violation {
 }
 
 /// The prompt of the next attempt: the first prompt plus what was wrong with the last output.
+/// The name a compiler's problem line says does not exist (rustc's `cannot find value `x``, `no method named
+/// `x``, `no field `x``, `use of undeclared type `X``...), when it says so.
+fn missing_name(problem: &str) -> Option<&str> {
+    const SAYS: &[&str] = &[
+        "cannot find value `",
+        "cannot find function `",
+        "cannot find type `",
+        "cannot find struct, variant or union type `",
+        "cannot find tuple struct or tuple variant `",
+        "cannot find macro `",
+        "no method named `",
+        "no field `",
+        "no function or associated item named `",
+        "no associated item named `",
+        "no variant or associated item named `",
+        "use of undeclared type `",
+        "use of undeclared crate or module `",
+        "use of unresolved module or unlinked crate `",
+    ];
+    SAYS.iter().find_map(|says| {
+        let rest = &problem[problem.find(says)? + says.len()..];
+        let name = &rest[..rest.find('`')?];
+        (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
+    })
+}
+
 fn repair_prompt(original: &Prompt, attempt: &Attempt, max_tokens: u32) -> Prompt {
     let mut issues: Vec<String> = attempt
         .violations
@@ -826,5 +864,22 @@ mod body_end_tests {
         assert_eq!(balanced_body_end("{ let r: &'a str = x; /* } */ r }"), Some(33));
         assert_eq!(balanced_body_end("{ if a { b"), None);
         assert_eq!(balanced_body_end("no brace"), None);
+    }
+}
+
+#[cfg(test)]
+mod missing_name_tests {
+    use super::missing_name;
+
+    #[test]
+    fn names_rustc_reports_missing() {
+        let line = |s: &str| format!("cargo check: src/lib.rs:3:9: error[E0599]: {s}");
+        assert_eq!(missing_name(&line("no method named `push_all` found for struct `Vec<u8>`")), Some("push_all"));
+        assert_eq!(missing_name(&line("cannot find value `total` in this scope")), Some("total"));
+        assert_eq!(missing_name(&line("failed to resolve: use of undeclared type `HashMap`")), Some("HashMap"));
+        assert_eq!(missing_name(&line("no field `len` on type `&Stock`")), Some("len"));
+        assert_eq!(missing_name(&line("mismatched types")), None);
+        assert_eq!(missing_name(&line("cannot find type `Vec<T>` in this scope")), None, "not a name");
+        assert_eq!(missing_name("the body must not call `unwrap`"), None);
     }
 }

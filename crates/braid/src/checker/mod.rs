@@ -365,6 +365,21 @@ impl Checker {
         }
     }
 
+    /// Makes [`Checker::vet`] refuse `names` wherever the body uses one it has not bound itself (as a function,
+    /// method, field, type, path or value), for the rest of this generation: names the compiler reported missing
+    /// in an earlier draft (`cannot find value`, `no method named`), which a resampled draft then does not write
+    /// again. Replaces the names given before. Needs the identifier layer ([`Checker::set_identifiers`]); for
+    /// checkers without it this does nothing and returns `false`.
+    pub fn refuse_names<S: AsRef<str>>(&mut self, names: &[S]) -> bool {
+        match &mut self.engine {
+            Engine::Syntax(s) if s.has_identifiers() => {
+                s.refuse_names(names.iter().map(|n| n.as_ref().to_owned()).collect());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Makes [`Checker::vet`] refuse, at the next token that is not whitespace, any token that spells a start of
     /// one of `words` or begins with one: a repair that resumes an earlier draft where it went wrong (`words`
     /// being what drafts wrote there) takes another way. Cleared once a token that is not whitespace is

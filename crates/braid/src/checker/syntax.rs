@@ -1040,6 +1040,8 @@ pub(crate) struct SyntaxEngine {
     idl: Option<Arc<IdLayer>>,
     /// Starts the next token that is not whitespace may not make (see [`SyntaxEngine::avoid_next`]).
     avoid: Option<Vec<Vec<u8>>>,
+    /// Names the compiler did not find in earlier drafts (see [`SyntaxEngine::refuse_names`]).
+    refused: Arc<Vec<String>>,
     /// Names bound in the body so far, with the output length where each was bound (for rollbacks).
     locals: Vec<(usize, String)>,
     /// The type of `self` (an impl's self type), when known.
@@ -1110,6 +1112,7 @@ impl SyntaxEngine {
             budget: None,
             idl: None,
             avoid: None,
+            refused: Arc::new(Vec::new()),
             locals: Vec::new(),
             self_type: None,
         };
@@ -1248,10 +1251,21 @@ impl SyntaxEngine {
         self.budget = max_tokens;
     }
 
+    /// Refuses `names` wherever the body uses one that it has not bound (a call, a method, a field, a type, a path,
+    /// a value), for the rest of the generation.
+    pub(crate) fn refuse_names(&mut self, names: Vec<String>) {
+        self.refused = Arc::new(names);
+    }
+
     /// The next token that is not whitespace may not spell the start of one of `words` nor begin with one
     /// (checked by [`SyntaxEngine::vet`]); cleared once such a token is committed.
     pub(crate) fn avoid_next(&mut self, words: Vec<Vec<u8>>) {
         self.avoid = (!words.is_empty()).then_some(words);
+    }
+
+    /// Whether the identifier layer is on.
+    pub(crate) fn has_identifiers(&self) -> bool {
+        self.idl.is_some()
     }
 
     /// Turns the identifier layer on with these names (see [`crate::Identifiers`]).
@@ -1381,6 +1395,13 @@ impl SyntaxEngine {
             let before = &joined[..end - name.len()];
             if !self.known(idl, role, before, name, &fresh, &in_scope, false) {
                 return Some(format!("`{name}` is not a known {}", role_name(role)));
+            }
+            if self.refused.iter().any(|r| r == name)
+                && !fresh.contains(&name)
+                && !in_scope.contains(&name)
+                && !idl.params.iter().any(|(n, _)| n == name)
+            {
+                return Some(format!("`{name}`: the compiler did not find it in an earlier draft"));
             }
             if let Some(why) = self.needs_import(idl, role, before, name, &joined[end..], &fresh, false) {
                 return Some(format!("`{name}` is not in scope: {why}"));
