@@ -842,6 +842,10 @@ impl Identifiers {
         }
         let declared =
             self.free_functions.contains(name) || self.nominal.contains(name) || self.set_traits.contains(name);
+        if self.file.is_some() && !declared && name != "drop" && STD_FUNCTIONS.contains(&name) {
+            // Only `drop` is in the prelude: `from_u32(..)` needs `char::from_u32` or a `use`.
+            return Some("std's function needs its path (`char::from_u32`) or an import, which this file never writes");
+        }
         (self.file.is_some() && declared).then_some("it is declared in another module and this file never imports it")
     }
 

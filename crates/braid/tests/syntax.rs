@@ -414,6 +414,8 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     checker.commit_bytes(b"units; let stock = stock.").unwrap();
     assert_eq!(ok(&checker, "items.len();"), None);
     assert!(ok(&checker, "next_os(units);").is_some(), "not a member of Stock");
+    assert!(ok(&checker, "items.str();").unwrap().contains("primitive"), "a primitive type is no member");
+    assert_eq!(ok(&checker, "items.len() as u32;"), None);
 }
 
 /// Where the body writes the function's value, a constructor of another type cannot start it: `Ok(..)` where the
@@ -488,8 +490,11 @@ fn names_the_compiler_did_not_find_are_refused_in_later_drafts() {
 #[test]
 fn blocks_without_a_value_end_their_last_call_with_a_semicolon() {
     let config_for = |header: &str| {
-        CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
-            .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None })
+        CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() }).with_body(BodyOptions {
+            syntax: true,
+            identifiers: true,
+            self_type: None,
+        })
     };
     let set = stock_set();
     let header = "fn restock(stock: &mut Stock, units: u32)";
@@ -500,6 +505,8 @@ fn blocks_without_a_value_end_their_last_call_with_a_semicolon() {
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert!(ok(&checker, "stock.items.len()\n}").unwrap().contains("`;`"));
     assert_eq!(ok(&checker, "stock.items.len();\n}"), None);
+    assert!(ok(&checker, "stock.items.len()\n    // done\n").unwrap().contains("comment"), "within the statement");
+    assert_eq!(ok(&checker, "stock.items.len(); // done\n"), None);
     assert!(ok(&checker, "if units > 0 { stock.items.len() }").is_some(), "the tail `if`'s block");
     assert_eq!(ok(&checker, "if units > 0 { stock.items.len(); }\n}"), None);
     assert_eq!(ok(&checker, "let n = if units > 0 { stock.items.len() } else { 0 };\n}"), None, "a `let`'s value");
@@ -574,6 +581,11 @@ fn std_types_outside_the_prelude_need_an_import() {
     assert_eq!(ok(&importing, "Ordering::Less;"), None);
     assert!(ok(&here, "AsStock(units);").unwrap().contains("neither declares nor imports"), "any capitalized name");
     assert_eq!(ok(&here, "Stock::default();"), None, "declared in the file");
+    assert!(ok(&here, "from_u32(units);").unwrap().contains("path"), "std's functions but `drop` need a path");
+    assert_eq!(ok(&here, "char::from_u32(units);"), None);
+    assert_eq!(ok(&here, "drop(units);"), None, "the prelude's");
+    let use_max = in_file("use std::cmp::max;");
+    assert_eq!(ok(&use_max, "max(units, 1);"), None, "imported");
     let tests = in_file("fn here() {}\n#[cfg(test)]\nmod tests {\n    use super::*;\n}");
     assert!(ok(&tests, "elsewhere(units);").is_some(), "a test module's glob brings this file's items");
     // A `#![no_std]` crate: core's prelude, no `std::` without `extern crate std`.

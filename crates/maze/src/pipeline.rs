@@ -730,6 +730,8 @@ fn missing_name(problem: &str) -> Option<&str> {
         "cannot find struct, variant or union type `",
         "cannot find tuple struct or tuple variant `",
         "cannot find macro `",
+        "cannot find module or crate `",
+        "cannot find `",
         "no method named `",
         "no field `",
         "no function or associated item named `",
@@ -878,6 +880,8 @@ mod missing_name_tests {
         assert_eq!(missing_name(&line("cannot find value `total` in this scope")), Some("total"));
         assert_eq!(missing_name(&line("failed to resolve: use of undeclared type `HashMap`")), Some("HashMap"));
         assert_eq!(missing_name(&line("no field `len` on type `&Stock`")), Some("len"));
+        assert_eq!(missing_name(&line("cannot find `Clear` in `self`")), Some("Clear"));
+        assert_eq!(missing_name(&line("cannot find module or crate `todo` in this scope")), Some("todo"));
         assert_eq!(missing_name(&line("mismatched types")), None);
         assert_eq!(missing_name(&line("cannot find type `Vec<T>` in this scope")), None, "not a name");
         assert_eq!(missing_name("the body must not call `unwrap`"), None);

@@ -1422,6 +1422,9 @@ impl SyntaxEngine {
                 return Some(why);
             }
         }
+        if let Some(name) = primitive_member(&joined, joined.len() - bytes.len()) {
+            return Some(format!("`{name}` is a primitive type, no type's member"));
+        }
         if bytes.contains(&b'\n')
             && let Some(why) = repeated_line(&joined, joined.len() - bytes.len())
         {
@@ -1448,6 +1451,22 @@ impl SyntaxEngine {
         }
         if let Some(why) = self.wrong_value_start(idl, &joined, start, bytes, &fresh) {
             return Some(why);
+        }
+        if bytes.contains(&b'/') {
+            let header_len = self.shared.header.len().min(self.text.len());
+            let mut body = self.text[header_len..].to_vec();
+            let base = body.len();
+            body.extend_from_slice(bytes);
+            for k in (base.saturating_sub(1)..body.len().saturating_sub(1)).filter(|&k| {
+                body[k] == b'/'
+                    && matches!(body[k + 1], b'/' | b'*')
+                    && (k + 1 >= base)
+                    && (k == 0 || body[k - 1] != b'/')
+            }) {
+                if let Some(why) = super::tail::misplaced_comment(&body[..k]) {
+                    return Some(why);
+                }
+            }
         }
         if bytes.contains(&b'}') {
             let header_len = self.shared.header.len().min(self.text.len());
@@ -2369,6 +2388,32 @@ fn near_same(a: &[&[u8]], b: &[&[u8]]) -> bool {
     let tail = short.iter().rev().zip(long.iter().rev()).take_while(|(x, y)| x == y).count();
     // One word added (the lengths differ) or one word changed (they do not): the rest matches on both sides.
     head + tail >= short.len() - usize::from(short.len() == long.len())
+}
+
+/// A primitive type's name the bytes of `text` from `from` on complete as a member (`.as_ref().str()`: the
+/// lexer reads it as a type, which the member roles do not see), outside comments and strings (judged by the
+/// line: no `//` before it, an even number of `"`).
+fn primitive_member(text: &[u8], from: usize) -> Option<String> {
+    let is_id = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut at = from.saturating_sub(8);
+    while let Some(d) = text.get(at..)?.iter().position(|&b| b == b'.').map(|p| p + at) {
+        at = d + 1;
+        let len = text[d + 1..].iter().take_while(|&&b| is_id(b)).count();
+        let end = d + 1 + len;
+        if len == 0 || end >= text.len() || end <= from || (d > 0 && text[d - 1] == b'.') {
+            continue;
+        }
+        let name = &text[d + 1..end];
+        let line = &text[text[..d].iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1)..d];
+        if line.windows(2).any(|w| w == b"//") || line.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            continue;
+        }
+        let name = String::from_utf8_lossy(name);
+        if crate::identifiers::is_primitive_type(&name) {
+            return Some(name.into_owned());
+        }
+    }
+    None
 }
 
 /// Whether the bytes of `text` from `from` on complete a `self` that is a value (not followed by `::`), outside

@@ -180,6 +180,21 @@ pub(crate) fn unit_value_left(body: &[u8], unit_fn: bool) -> Option<String> {
     Some(format!("{whose} has the value `()`: end its last expression with `;`"))
 }
 
+/// Why a comment cannot start at the end of `body` (from the body's opening `{` on): only between statements,
+/// arms and arguments may one start, after `{`, `;`, `,`, `(`, `[` or a block's `}` (or after another comment
+/// there). Within an expression (`self.format\n//..`, a call not ended by its `;`) a small model's comments run
+/// on to the end of its budget and the code around them never gets written; no program needs a comment, so none
+/// is lost. `None` when one may start here (or the end is inside a string or a comment: not a comment's start).
+pub(crate) fn misplaced_comment(body: &[u8]) -> Option<String> {
+    frames(body)?;
+    let code = crate::identifiers::strip_comments(&String::from_utf8_lossy(body));
+    let last = code.trim_end().bytes().last()?;
+    if matches!(last, b'{' | b';' | b',' | b'(' | b'[' | b'}') {
+        return None;
+    }
+    Some("a comment goes between statements: end this one first".to_owned())
+}
+
 /// Whether `text` holds nothing but whitespace and comments.
 fn no_code(text: &[u8]) -> bool {
     let mut rest = text.trim_ascii_start();
@@ -473,5 +488,20 @@ mod tests {
         assert!(!left("{ let s = \"}\"; ", true));
         assert!(left("{ println!(\"{}\", x) ", true));
         assert!(!left("{ Foo { a: b ", true), "a struct literal");
+    }
+
+    #[test]
+    fn comments_go_between_statements() {
+        let misplaced = |s: &str| misplaced_comment(s.as_bytes()).is_some();
+        assert!(!misplaced("{\n    "));
+        assert!(!misplaced("{ let a = 1;\n    "));
+        assert!(!misplaced("{ // one\n    "), "after another comment");
+        assert!(!misplaced("{ if a { b(); }\n    "));
+        assert!(!misplaced("{ foo(a,\n    "));
+        assert!(misplaced("{ self.insert(other)\n    "));
+        assert!(misplaced("{ self.format\n\n::\n\n"));
+        assert!(misplaced("{ let x = "));
+        assert!(!misplaced("{ let s = \"a "), "inside a string");
+        assert!(!misplaced("{ /* a "), "inside a comment");
     }
 }
