@@ -13,9 +13,10 @@ Writes WORK/results.jsonl (one line per task x mode, as it goes) and WORK/table.
                            [--max-tokens 192] [--seed 0] [--work target/quality] [--timeout 300]
                            [--ananke PATH] [--devtools PATH] [--model GGUF] [--table-only]
 
-Modes: unconstrained, syntax, budget, identifiers, repair (the default set), unconstrained-repair and revise (for
-comparison: the repair loop without the layers, and the older repair strategy), and `reference` (the original body put
-back, no generation: checks the harness itself, every rate should be 100%).
+Modes: unconstrained, syntax, budget, identifiers, repair (the default set), unconstrained-repair, revise and
+repair-hot (for comparison: the repair loop without the layers, the older repair strategy, and repairs drawn at
+temperature 0.8), and `reference` (the original body put back, no generation: checks the harness itself, every rate
+should be 100%).
 """
 import argparse
 import datetime
@@ -46,6 +47,8 @@ MODES = {
     "unconstrained-repair": ["--unconstrained", "--max-repairs", "6", "--verify", "cargo"],
     # The previous repair strategy: revise one draft (notes in the prompt, resumed at the first error), greedily.
     "revise": ["--max-repairs", "6", "--verify", "cargo", "--repair", "revise"],
+    # The repair loop drawing hotter candidates (temperature 0.8 instead of 0.5).
+    "repair-hot": ["--max-repairs", "6", "--verify", "cargo", "--repair-temperature", "0.8"],
     "reference": None,
 }
 DEFAULT_MODES = "unconstrained,syntax,budget,identifiers,repair"

@@ -336,6 +336,9 @@ fn identifiers_that_do_not_exist_are_refused() {
     assert!(ok(&checker, comments).unwrap().contains("says again"), "or from the one before it");
     let comments = "units;\n    // Add the units to the stock\n    // then count what is left\n";
     assert_eq!(ok(&checker, comments), None);
+    let comments =
+        "units;\n    // Add the units to the stock\n    // then count what is left\n    // and\n    // more\n";
+    assert!(ok(&checker, comments).unwrap().contains("in a row"), "a fourth comment line in a row");
     let comments = "units;\n    // Add the units to the stock\n    units;\n    // Add the units to the stock\n";
     assert_eq!(ok(&checker, comments), None, "code between them");
     assert!(ok(&checker, "units;\n    self.restock(1);\n    self.restock(1);\n").unwrap().contains("again"));

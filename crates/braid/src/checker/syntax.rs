@@ -2330,8 +2330,8 @@ fn is_let_binding(text: &[u8], at: usize) -> bool {
 
 /// Why a line the new bytes (`text` from `from` on) complete should not be written: an empty `//` comment, the
 /// same line as the one before it (a loop a small model falls into; lines of closing punctuation aside), or a
-/// comment that says what one of the two comments just before it says, a word apart (no program is lost: it is
-/// a comment).
+/// comment that says what one of the two comments just before it says, a word apart, or a fourth comment line
+/// in a row (no program is lost: it is a comment).
 fn repeated_line(text: &[u8], from: usize) -> Option<String> {
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
     // Lines completed by the new bytes: those whose newline lies at or past `from`.
@@ -2348,6 +2348,9 @@ fn repeated_line(text: &[u8], from: usize) -> Option<String> {
             }
             if !trimmed.is_empty() && trimmed.iter().any(u8::is_ascii_alphanumeric) && previous == Some(trimmed) {
                 return Some(format!("the line `{}` again", String::from_utf8_lossy(trimmed)));
+            }
+            if comment_words(trimmed).is_some() && comments.len() >= MAX_COMMENT_RUN {
+                return Some(format!("more than {MAX_COMMENT_RUN} comment lines in a row: write the code"));
             }
             if let Some(words) = comment_words(trimmed)
                 && comments.iter().rev().take(2).any(|c| near_same(c, &words))
@@ -2370,6 +2373,10 @@ fn repeated_line(text: &[u8], from: usize) -> Option<String> {
     }
     None
 }
+
+/// The most comment lines a body writes in a row (blank lines between them aside): past them a small model's
+/// comments run on to the end of its budget. No program needs them.
+const MAX_COMMENT_RUN: usize = 3;
 
 /// The words of a `//` comment line (`None` for any other line).
 fn comment_words(line: &[u8]) -> Option<Vec<&[u8]>> {
