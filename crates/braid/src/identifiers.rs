@@ -576,6 +576,9 @@ pub struct Identifiers {
     /// counted) and by path or bare name (every parameter counted).
     dot_arities: BTreeMap<String, BTreeSet<usize>>,
     path_arities: BTreeMap<String, BTreeSet<usize>>,
+    /// Per function name and whether it is called with `.`: the parameter types its declarations write (`self`
+    /// left out of a `.` call's), `None` where two declarations disagree.
+    param_types: BTreeMap<(bool, String), Option<Vec<String>>>,
     /// Per type name and function the set declares in the type's impls: the argument counts a path call
     /// (`Type::f(..)`, `self` counted) takes. Judged even where the name is also std's (`new`, `from`).
     owned_arities: BTreeMap<(String, String), BTreeSet<usize>>,
@@ -621,6 +624,7 @@ impl Identifiers {
             methods: BTreeSet::new(),
             dot_arities: BTreeMap::new(),
             path_arities: BTreeMap::new(),
+            param_types: BTreeMap::new(),
             owned_arities: STD_ARITIES
                 .iter()
                 .map(|&(ty, f, n)| ((ty.to_owned(), f.to_owned()), BTreeSet::from([n])))
@@ -647,8 +651,21 @@ impl Identifiers {
                     ids.add_name_only(&sig.name);
                     let n = sig.params.len();
                     ids.path_arities.entry(sig.name.clone()).or_default().insert(n);
-                    if sig.params.first().is_some_and(|p| p.name == "self") {
+                    let has_self = sig.params.first().is_some_and(|p| p.name == "self");
+                    if has_self {
                         ids.dot_arities.entry(sig.name.clone()).or_default().insert(n - 1);
+                    }
+                    let calls = [(true, usize::from(has_self)), (false, 0)];
+                    for (dot, skip) in calls.into_iter().filter(|(dot, _)| has_self || !dot) {
+                        let types: Vec<String> = sig.params[skip..].iter().map(|p| p.ty.trim().to_owned()).collect();
+                        ids.param_types
+                            .entry((dot, sig.name.clone()))
+                            .and_modify(|known| {
+                                if known.as_ref() != Some(&types) {
+                                    *known = None;
+                                }
+                            })
+                            .or_insert(Some(types));
                     }
                     match &sig.owner {
                         Some(owner) if matches!(owner.kind, OwnerKind::Impl | OwnerKind::Trait) => {
@@ -1026,6 +1043,15 @@ impl Identifiers {
             return None;
         }
         if dot { self.dot_arities.get(name) } else { self.path_arities.get(name) }
+    }
+
+    /// The parameter types a call of `name` passes its arguments to (with `dot`: as a method, `self` left out),
+    /// when the set declares it, every declaration agrees and the standard library has nothing of that name.
+    pub(crate) fn param_types(&self, name: &str, dot: bool) -> Option<&[String]> {
+        if std_names().contains(name) {
+            return None;
+        }
+        self.param_types.get(&(dot, name.to_owned()))?.as_deref()
     }
 
     /// The argument counts a path call `ty::name(..)` takes, when the set declares `name` in `ty`'s impls.

@@ -671,6 +671,21 @@ fn stock_method_checker(header: &str, set: &ConstraintSet) -> Checker {
     checker
 }
 
+/// A parameter of one scalar type is not passed where the set's function takes another (`receiver.codepoint(byte)`
+/// with `byte: u8` where `codepoint` takes a `char`: E0308); cast, it is.
+#[test]
+fn scalar_parameters_are_passed_as_the_callee_declares() {
+    let header = "fn advance(&mut self, stock: &mut Stock, byte: u8, count: u32)";
+    let checker = stock_method_checker(header, &stock_set());
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "stock.restock(byte);").unwrap().contains("takes a `u32`"));
+    assert_eq!(ok(&checker, "stock.restock(count);"), None);
+    assert_eq!(ok(&checker, "stock.restock(byte as u32);"), None);
+    assert_eq!(ok(&checker, "stock.restock(byte.into());"), None);
+    assert_eq!(ok(&checker, "let byte = 1; stock.restock(byte);"), None, "a local shadows the parameter");
+    assert!(ok(&checker, "Self::restock(stock, byte);").unwrap().contains("takes a `u32`"), "by path");
+}
+
 /// `Type::f(..)` takes the arguments the set declares for that type's `f`, std names (`new`) included; std's
 /// `Option`, `Result` and integers have no `new`, behind std modules too (`io::Result::`); `self::` names no std item.
 #[test]

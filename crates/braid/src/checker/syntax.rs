@@ -1658,11 +1658,56 @@ impl SyntaxEngine {
             {
                 return Some(format!("`{own}` called with its own arguments unchanged recurses endlessly"));
             }
+            if let Some(why) = self.wrong_argument_type(idl, joined, open, args, fresh) {
+                return Some(why);
+            }
             let Some((callee, allowed)) = self.call_arities(idl, joined, open, args, fresh) else { continue };
             let n = count_args(args);
             if !allowed.contains(&n) {
                 let want: Vec<String> = allowed.iter().map(usize::to_string).collect();
                 return Some(format!("`{callee}` takes {} argument(s), not {n}", want.join(" or ")));
+            }
+        }
+        None
+    }
+
+    /// Why a call of a function or method the set declares (its `(` at `open`, `args` between the brackets) passes
+    /// a parameter of one primitive type where the declaration takes another (`receiver.codepoint(byte)` with
+    /// `byte: u8` where `codepoint` takes a `char`: E0308). Judged for arguments that are a header parameter alone
+    /// (not shadowed by a local), at the call's `)`; `byte as char` passes.
+    fn wrong_argument_type(
+        &self,
+        idl: &IdLayer,
+        joined: &[u8],
+        open: usize,
+        args: &[u8],
+        fresh: &[&str],
+    ) -> Option<String> {
+        let callee = trailing_ident(&joined[..open]);
+        if callee.is_empty() || fresh.contains(&callee) || self.locals.iter().any(|(_, l)| l == callee) {
+            return None;
+        }
+        let before = &joined[..open - callee.len()];
+        // Commas in closures' parameters and in comments are no argument separators: not judged.
+        if args.contains(&b'|') || args.windows(2).any(|w| w == b"//" || w == b"/*") {
+            return None;
+        }
+        let types = idl.ids.param_types(callee, before.ends_with(b"."))?;
+        let pieces = split_args(args);
+        if pieces.len() != types.len() {
+            return None;
+        }
+        for (arg, want) in pieces.iter().zip(types) {
+            let arg = String::from_utf8_lossy(arg.trim_ascii());
+            if fresh.contains(&arg.as_ref()) || self.locals.iter().any(|(_, l)| *l == arg) {
+                continue;
+            }
+            let Some((_, has)) = idl.params.iter().find(|(n, _)| *n == arg) else { continue };
+            if is_scalar(has) && is_scalar(want) && has.trim() != want.trim() {
+                return Some(format!(
+                    "`{arg}` is a `{}`, and `{callee}` takes a `{want}` there (convert it: `{arg} as {want}`)",
+                    has.trim()
+                ));
             }
         }
         None
@@ -2599,6 +2644,51 @@ fn open_paren(text: &[u8]) -> Option<usize> {
 
 /// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none; commas
 /// and brackets in strings, char literals and comments do not count, nor does a comment alone).
+/// Whether a written type is one of Rust's scalar primitives (numbers, `char`, `bool`).
+fn is_scalar(ty: &str) -> bool {
+    matches!(
+        ty.trim(),
+        "u8" | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+            | "f32"
+            | "f64"
+            | "char"
+            | "bool"
+    )
+}
+
+/// A call's arguments split at its top-level commas (brackets nested; the caller skips arguments holding string
+/// or char literals). A trailing comma adds no argument.
+fn split_args(args: &[u8]) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, &b) in args.iter().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b',' if depth == 0 => {
+                pieces.push(&args[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !args[start..].trim_ascii().is_empty() {
+        pieces.push(&args[start..]);
+    }
+    pieces
+}
+
 fn count_args(args: &[u8]) -> usize {
     let mut depth = 0i32;
     let mut n = 0;
