@@ -1463,7 +1463,7 @@ impl SyntaxEngine {
                     && (k + 1 >= base)
                     && (k == 0 || body[k - 1] != b'/')
             }) {
-                if let Some(why) = super::tail::misplaced_comment(&body[..k]) {
+                if let Some(why) = super::tail::misplaced_comment(&body[..k]).or_else(|| comment_run(&body[..k])) {
                     return Some(why);
                 }
             }
@@ -2375,8 +2375,8 @@ fn is_let_binding(text: &[u8], at: usize) -> bool {
 
 /// Why a line the new bytes (`text` from `from` on) complete should not be written: an empty `//` comment, the
 /// same line as the one before it (a loop a small model falls into; lines of closing punctuation aside), or a
-/// comment that says what one of the two comments just before it says, a word apart, or a fourth comment line
-/// in a row (no program is lost: it is a comment).
+/// comment that says what one of the two comments just before it says, a word apart (no program is lost: it
+/// is a comment; a fourth comment line in a row is refused where it starts, [`comment_run`]).
 fn repeated_line(text: &[u8], from: usize) -> Option<String> {
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
     // Lines completed by the new bytes: those whose newline lies at or past `from`.
@@ -2393,9 +2393,6 @@ fn repeated_line(text: &[u8], from: usize) -> Option<String> {
             }
             if !trimmed.is_empty() && trimmed.iter().any(u8::is_ascii_alphanumeric) && previous == Some(trimmed) {
                 return Some(format!("the line `{}` again", String::from_utf8_lossy(trimmed)));
-            }
-            if comment_words(trimmed).is_some() && comments.len() >= MAX_COMMENT_RUN {
-                return Some(format!("more than {MAX_COMMENT_RUN} comment lines in a row: write the code"));
             }
             if let Some(words) = comment_words(trimmed)
                 && comments.iter().rev().take(2).any(|c| near_same(c, &words))
@@ -2422,6 +2419,23 @@ fn repeated_line(text: &[u8], from: usize) -> Option<String> {
 /// The most comment lines a body writes in a row (blank lines between them aside): past them a small model's
 /// comments run on to the end of its budget. No program needs them.
 const MAX_COMMENT_RUN: usize = 3;
+
+/// Why a comment cannot start at the end of `text`: it would be the line's first and the comment lines right
+/// before it (blank lines aside) are already [`MAX_COMMENT_RUN`]. Judged where the comment starts, while the
+/// draft can still write code instead.
+fn comment_run(text: &[u8]) -> Option<String> {
+    let mut lines = text.split(|&b| b == b'\n').rev();
+    if !lines.next()?.trim_ascii().is_empty() {
+        return None;
+    }
+    let run = lines
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| l.starts_with(b"//"))
+        .take(MAX_COMMENT_RUN)
+        .count();
+    (run >= MAX_COMMENT_RUN).then(|| format!("{MAX_COMMENT_RUN} comment lines in a row already: write the code"))
+}
 
 /// The words of a `//` comment line (`None` for any other line).
 fn comment_words(line: &[u8]) -> Option<Vec<&[u8]>> {
