@@ -421,6 +421,10 @@ fn selves_traits_module_paths_and_shadowed_parameters() {
     assert_eq!(ok(&checker, "items.len();"), None);
     assert!(ok(&checker, "next_os(units);").is_some(), "not a member of Stock");
     assert!(ok(&checker, "items.str();").unwrap().contains("primitive"), "a primitive type is no member");
+    let mut written = checker.clone();
+    written.commit_bytes(b"items.as_ref().str").unwrap();
+    assert!(ok(&written, "()").unwrap().contains("primitive"), "judged at the token after the name");
+    assert_eq!(ok(&written, "ip_prefix(\"a\")"), None, "a longer name");
     assert_eq!(ok(&checker, "items.len() as u32;"), None);
 }
 

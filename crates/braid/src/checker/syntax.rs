@@ -2466,7 +2466,7 @@ fn primitive_member(text: &[u8], from: usize) -> Option<String> {
         at = d + 1;
         let len = text[d + 1..].iter().take_while(|&&b| is_id(b)).count();
         let end = d + 1 + len;
-        if len == 0 || end >= text.len() || end <= from || (d > 0 && text[d - 1] == b'.') {
+        if len == 0 || end >= text.len() || end < from || (d > 0 && text[d - 1] == b'.') {
             continue;
         }
         let name = &text[d + 1..end];
