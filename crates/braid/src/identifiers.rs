@@ -908,6 +908,14 @@ impl Identifiers {
     }
 
     /// Whether a name [`Identifiers::contains_value`] accepts starts with `prefix`.
+    /// Whether a value name longer than `prefix` starts with it (a lower-case one: functions, modules, macros...).
+    pub(crate) fn has_longer_value(&self, prefix: &str) -> bool {
+        self.values
+            .range::<str, _>((std::ops::Bound::Excluded(prefix), std::ops::Bound::Unbounded))
+            .take_while(|v| v.starts_with(prefix))
+            .any(|v| !self.is_method_only(v))
+    }
+
     pub(crate) fn has_value_prefix(&self, prefix: &str) -> bool {
         if prefix.starts_with(|c: char| c.is_ascii_uppercase()) {
             has_prefix(&self.names, prefix)

@@ -495,6 +495,24 @@ fn names_the_compiler_did_not_find_are_refused_in_later_drafts() {
     assert_eq!(ok(&checker, "stock.items.iter().count()"), None);
 }
 
+/// A std macro the constraints ban is refused as its name is written (`return todo` would have no way on).
+#[test]
+fn a_banned_macro_is_refused_as_its_name_is_written() {
+    let header = "fn count(stock: &Stock, units: u32) -> usize";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let mut set = stock_set();
+    set.insert(user(Rule::ForbidCall { callee: "todo!".into() }));
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    checker.commit_bytes(format!("{header} {{\n    return ").as_bytes()).unwrap();
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "todo").unwrap().contains("refused here"));
+    assert_eq!(ok(&checker, "unreachable"), None, "a macro not banned");
+    assert_eq!(ok(&checker, "units as usize"), None);
+}
+
 /// A block whose value must be `()` (one that ends a function returning `()`, a loop's body) closes only after a
 /// `;` ends its last call: `stock.items.insert(..)` may return a value (E0308), and `x;` is `x` when it is `()`.
 #[test]

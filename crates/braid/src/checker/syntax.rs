@@ -1503,6 +1503,18 @@ impl SyntaxEngine {
                     if let Some(why) = self.needs_import(idl, role, before, name, b"", &fresh, true) {
                         return Some(format!("`{name}` is not in scope: {why}"));
                     }
+                    // A std macro the constraints ban (`todo!`) is a name with no way on: refused as it is written,
+                    // not once its `!` is (a draft that wrote `return todo` had nothing left to write).
+                    if role == Role::Value
+                        && !before.ends_with(b"::")
+                        && !before.ends_with(b".")
+                        && idl.ids.is_macro_only(name)
+                        && !idl.ids.has_longer_value(name)
+                        && !self.known_longer(idl, name, &fresh)
+                        && self.advance_with(&mut p.clone(), b"!(", &mut |_, _| {}).is_err()
+                    {
+                        return Some(format!("`{name}!` is refused here, and no other name is `{name}`"));
+                    }
                     if role == Role::Path
                         && let Some(why) = function_as_path(before, name, b"")
                     {
