@@ -474,18 +474,27 @@ fn the_value_starts_with_a_constructor_of_the_return_type() {
     assert_eq!(ok(&count, "stock.items.len()"), None);
 }
 
+/// A checker of a free function's body (`header`) with the syntax layer, and the identifier layer on `set`'s names
+/// when `identifiers`, just inside the body's `{`.
+fn free_fn_checker(header: &str, set: &ConstraintSet, identifiers: bool) -> Checker {
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let ir = braid::compile(set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    if identifiers {
+        assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(set))));
+    }
+    checker.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+    checker
+}
+
 /// A repair draft refuses the names the compiler did not find in earlier drafts, unless the body binds them.
 #[test]
 fn names_the_compiler_did_not_find_are_refused_in_later_drafts() {
     let header = "fn count(stock: &Stock, units: u32) -> usize";
-    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
-        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
     let set = stock_set();
-    let ir = braid::compile(&set, &config).unwrap();
-    let mut checker = Checker::new(&ir, cl100k()).unwrap();
-    assert!(!checker.refuse_names(&["len"]), "no identifier layer yet");
-    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
-    checker.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+    assert!(!free_fn_checker(header, &set, false).refuse_names(&["len"]), "no identifier layer");
+    let mut checker = free_fn_checker(header, &set, true);
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert_eq!(ok(&checker, "stock.items.len()"), None);
     assert!(checker.refuse_names(&["len", "max"]));
@@ -498,15 +507,10 @@ fn names_the_compiler_did_not_find_are_refused_in_later_drafts() {
 /// A std macro the constraints ban is refused as its name is written (`return todo` would have no way on).
 #[test]
 fn a_banned_macro_is_refused_as_its_name_is_written() {
-    let header = "fn count(stock: &Stock, units: u32) -> usize";
-    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
-        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
     let mut set = stock_set();
     set.insert(user(Rule::ForbidCall { callee: "todo!".into() }));
-    let ir = braid::compile(&set, &config).unwrap();
-    let mut checker = Checker::new(&ir, cl100k()).unwrap();
-    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
-    checker.commit_bytes(format!("{header} {{\n    return ").as_bytes()).unwrap();
+    let mut checker = free_fn_checker("fn count(stock: &Stock, units: u32) -> usize", &set, true);
+    checker.commit_bytes(b"return ").unwrap();
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert!(ok(&checker, "todo").unwrap().contains("refused here"));
     assert_eq!(ok(&checker, "unreachable"), None, "a macro not banned");
@@ -517,19 +521,8 @@ fn a_banned_macro_is_refused_as_its_name_is_written() {
 /// `;` ends its last call: `stock.items.insert(..)` may return a value (E0308), and `x;` is `x` when it is `()`.
 #[test]
 fn blocks_without_a_value_end_their_last_call_with_a_semicolon() {
-    let config_for = |header: &str| {
-        CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() }).with_body(BodyOptions {
-            syntax: true,
-            identifiers: true,
-            self_type: None,
-        })
-    };
     let set = stock_set();
-    let header = "fn restock(stock: &mut Stock, units: u32)";
-    let ir = braid::compile(&set, &config_for(header)).unwrap();
-    let mut checker = Checker::new(&ir, cl100k()).unwrap();
-    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
-    checker.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+    let checker = free_fn_checker("fn restock(stock: &mut Stock, units: u32)", &set, true);
     let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
     assert!(ok(&checker, "stock.items.len()\n}").unwrap().contains("`;`"));
     assert_eq!(ok(&checker, "stock.items.len();\n}"), None);
@@ -540,10 +533,7 @@ fn blocks_without_a_value_end_their_last_call_with_a_semicolon() {
     assert_eq!(ok(&checker, "let n = if units > 0 { stock.items.len() } else { 0 };\n}"), None, "a `let`'s value");
     assert_eq!(ok(&checker, "let f = |n: u32| { n + units };\n}"), None, "a closure's value");
     // A loop's body has no value whatever the function returns.
-    let ir = braid::compile(&set, &config_for("fn count(stock: &Stock, units: u32) -> usize")).unwrap();
-    let mut count = Checker::new(&ir, cl100k()).unwrap();
-    assert!(count.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
-    count.commit_bytes(b"fn count(stock: &Stock, units: u32) -> usize {\n    ").unwrap();
+    let count = free_fn_checker("fn count(stock: &Stock, units: u32) -> usize", &set, true);
     assert!(ok(&count, "for i in 0..units { stock.items.len() }").unwrap().contains("loop"));
     assert_eq!(ok(&count, "for i in 0..units { stock.items.len(); }\n    stock.items.len()\n}"), None);
 }

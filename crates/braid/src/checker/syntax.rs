@@ -1310,6 +1310,13 @@ impl SyntaxEngine {
         }));
     }
 
+    /// The body written so far (from its opening `{` on, the header left out) with `bytes` after it.
+    fn body_with(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut body = self.text[self.shared.header.len().min(self.text.len())..].to_vec();
+        body.extend_from_slice(bytes);
+        body
+    }
+
     /// Whether bytes name only identifiers that exist (the identifier layer; `None` when they do, or when the layer
     /// is off or the bytes are refused by the syntax anyway): the reason otherwise.
     pub(crate) fn vet(&self, bytes: &[u8]) -> Option<String> {
@@ -1452,36 +1459,29 @@ impl SyntaxEngine {
         if let Some(why) = self.wrong_value_start(idl, &joined, start, bytes, &fresh) {
             return Some(why);
         }
-        if bytes.contains(&b'/') {
-            let header_len = self.shared.header.len().min(self.text.len());
-            let mut body = self.text[header_len..].to_vec();
-            let base = body.len();
-            body.extend_from_slice(bytes);
-            for k in (base.saturating_sub(1)..body.len().saturating_sub(1)).filter(|&k| {
+        if bytes.contains(&b'/') || bytes.contains(&b'}') {
+            let body = self.body_with(bytes);
+            let base = body.len() - bytes.len();
+            // A comment that starts within the new bytes (its first `/` may end the text before them).
+            let comment_starts = (base.saturating_sub(1)..body.len().saturating_sub(1)).filter(|&k| {
                 body[k] == b'/'
                     && matches!(body[k + 1], b'/' | b'*')
-                    && (k + 1 >= base)
+                    && k + 1 >= base
                     && (k == 0 || body[k - 1] != b'/')
-            }) {
+            });
+            for k in comment_starts {
                 if let Some(why) = super::tail::misplaced_comment(&body[..k]).or_else(|| comment_run(&body[..k])) {
                     return Some(why);
                 }
             }
-        }
-        if bytes.contains(&b'}') {
-            let header_len = self.shared.header.len().min(self.text.len());
-            let mut body = self.text[header_len..].to_vec();
-            let base = body.len();
-            body.extend_from_slice(bytes);
-            for k in bytes.iter().enumerate().filter(|(_, b)| **b == b'}').map(|(k, _)| base + k) {
+            for k in (base..body.len()).filter(|&k| body[k] == b'}') {
                 if let Some(why) = super::tail::unit_value_left(&body[..k], idl.returns_unit) {
                     return Some(why);
                 }
             }
         }
         if idl.returns_value && self.done(&p) {
-            let mut body = self.text[self.shared.header.len().min(self.text.len())..].to_vec();
-            body.extend_from_slice(bytes);
+            let body = self.body_with(bytes);
             if let Some(why) = crate::identifiers::missing_value(&String::from_utf8_lossy(&body)) {
                 return Some(why);
             }
@@ -1765,11 +1765,7 @@ impl SyntaxEngine {
         let from = joined.len() - bytes.len();
         let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         let header_len = self.shared.header.len();
-        let body = || {
-            let mut body = self.text[header_len.min(self.text.len())..].to_vec();
-            body.extend_from_slice(bytes);
-            body
-        };
+        let body = || self.body_with(bytes);
         // `()` is no value of a function that returns one (`const X: u8 = 1; ()}` is E0308).
         if idl.returns_value
             && let Some(close) = (from..joined.len()).find(|&i| joined[i] == b')')
@@ -2670,26 +2666,11 @@ fn open_paren(text: &[u8]) -> Option<usize> {
 
 /// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none; commas
 /// and brackets in strings, char literals and comments do not count, nor does a comment alone).
-/// Whether a written type is one of Rust's scalar primitives (numbers, `char`, `bool`).
+/// Whether a written type is one of Rust's scalar primitives (numbers, `char`, `bool`: the primitive types but
+/// `str`).
 fn is_scalar(ty: &str) -> bool {
-    matches!(
-        ty.trim(),
-        "u8" | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "usize"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-            | "isize"
-            | "f32"
-            | "f64"
-            | "char"
-            | "bool"
-    )
+    let ty = ty.trim();
+    ty != "str" && crate::identifiers::is_primitive_type(ty)
 }
 
 /// A call's arguments split at its top-level commas (brackets nested; the caller skips arguments holding string
