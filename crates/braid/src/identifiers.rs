@@ -565,6 +565,8 @@ pub struct Identifiers {
     trait_methods: BTreeSet<String>,
     /// Functions the set declares outside impls and traits.
     free_functions: BTreeSet<String>,
+    /// Macros the sources define (`macro_rules! name`).
+    source_macros: BTreeSet<String>,
     /// Traits: std's and those the set declares (a trait is never a value).
     traits: BTreeSet<String>,
     /// Lower-case names that may start a path (`name::`): std's modules and primitive types, crate roots, and
@@ -615,6 +617,7 @@ impl Identifiers {
             type_methods: BTreeMap::new(),
             trait_methods: BTreeSet::new(),
             free_functions: BTreeSet::new(),
+            source_macros: BTreeSet::new(),
             traits: STD_TRAITS.split_whitespace().map(str::to_owned).collect(),
             path_starts: STD_VALUES
                 .split_whitespace()
@@ -774,6 +777,13 @@ impl Identifiers {
     fn add_text(&mut self, text: &str) {
         for word in words(text) {
             self.add_name_only(word);
+        }
+        for (at, _) in text.match_indices("macro_rules!") {
+            let rest = text[at + "macro_rules!".len()..].trim_start();
+            let name = &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())];
+            if !name.is_empty() {
+                self.source_macros.insert(name.to_owned());
+            }
         }
         for word in item_words(text) {
             if !self.values.contains(word) {
@@ -1031,6 +1041,14 @@ impl Identifiers {
             && !self.type_methods.get(&base).is_some_and(|m| m.contains(name))
             && !self.trait_methods.contains(name)
             && !self.universal.contains(name)
+    }
+
+    /// Whether `name` is a function (std's, or one the set declares outside impls) and no macro (std's, or one the
+    /// sources define): `name!(..)` cannot be called (`from_u32!(x)`).
+    pub(crate) fn is_function_not_macro(&self, name: &str) -> bool {
+        (STD_FUNCTIONS.contains(&name) || self.free_functions.contains(name))
+            && !STD_MACROS.split_whitespace().any(|m| m == name)
+            && !self.source_macros.contains(name)
     }
 
     /// Whether the set declares a function of this name outside impls and traits.

@@ -517,6 +517,49 @@ fn a_banned_macro_is_refused_as_its_name_is_written() {
     assert_eq!(ok(&checker, "units as usize"), None);
 }
 
+/// A keyword being written is a known prefix, but once whole it is refused where neither it nor a longer name can
+/// go on (`ex` + `tern` at a statement's start was kept, then every way on from `extern` was refused).
+#[test]
+fn a_whole_keyword_that_cannot_come_here_is_refused() {
+    let checker = free_fn_checker("fn count(stock: &Stock, units: u32) -> usize", &stock_set(), true);
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert_eq!(ok(&checker, "ex"), None, "a prefix of names");
+    assert!(ok(&checker, "extern").unwrap().contains("cannot come here"));
+    assert!(ok(&checker, "let n = units;\n    impl").unwrap().contains("cannot come here"));
+    assert!(ok(&checker, "match units { 0 => struct").unwrap().contains("cannot come here"));
+    // Keywords where they may come, and keywords longer names start with, are not.
+    for fine in ["return", "let", "match", "if", "for", "loop", "unsafe", "self", "as", "let n = units as", "let mut"] {
+        assert_eq!(ok(&checker, fine), None, "{fine}");
+    }
+}
+
+/// A function is no macro: `drop!(x)` and `from_u32!(x)` are refused (`cannot find macro`), a macro of std or of the
+/// sources is not.
+#[test]
+fn a_function_called_as_a_macro_is_refused() {
+    let header = "fn restock(stock: &mut Stock, units: u32)";
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: header.into() })
+        .with_body(BodyOptions { syntax: true, identifiers: true, self_type: None });
+    let set = stock_set();
+    let ir = braid::compile(&set, &config).unwrap();
+    let mut checker = Checker::new(&ir, cl100k()).unwrap();
+    let mut ids = braid::Identifiers::from_set(&set);
+    ids.add_source("macro_rules! drop { ($e:expr) => {}; }\nmacro_rules! each { ($e:expr) => {}; }");
+    let mut own_drop = checker.clone();
+    assert!(checker.set_identifiers(Arc::new(braid::Identifiers::from_set(&set))));
+    assert!(own_drop.set_identifiers(Arc::new(ids)));
+    for c in [&mut checker, &mut own_drop] {
+        c.commit_bytes(format!("{header} {{\n    ").as_bytes()).unwrap();
+    }
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "drop!(stock);").unwrap().contains("not a macro"));
+    assert!(ok(&checker, "let c = from_u32!(units);").is_some());
+    assert_eq!(ok(&checker, "println!(\"{units}\");"), None);
+    assert_eq!(ok(&checker, "drop(stock);"), None);
+    assert_eq!(ok(&own_drop, "drop!(stock);"), None, "the sources define a `drop!`");
+    assert_eq!(ok(&own_drop, "each!(stock);"), None);
+}
+
 /// A block whose value must be `()` (one that ends a function returning `()`, a loop's body) closes only after a
 /// `;` ends its last call: `stock.items.insert(..)` may return a value (E0308), and `x;` is `x` when it is `()`.
 #[test]

@@ -1500,6 +1500,14 @@ impl SyntaxEngine {
                     if !self.known(idl, role, before, name, &fresh, &in_scope, true) {
                         return Some(format!("no known {} starts with `{name}`", role_name(role)));
                     }
+                    // A keyword being written is a known prefix; once whole it has a way on only where the keyword
+                    // may come or where a longer name starts with it (`ex` + `tern` at a statement's start: none).
+                    if lexer::KINDS.iter().any(|&(k, cat)| cat == Cat::Keyword && k == name)
+                        && !self.known_longer(idl, name, &fresh)
+                        && self.advance_with(&mut p.clone(), b" ", &mut |_, _| {}).is_err()
+                    {
+                        return Some(format!("`{name}` cannot come here, and no name known here starts with it"));
+                    }
                     if let Some(why) = self.needs_import(idl, role, before, name, b"", &fresh, true) {
                         return Some(format!("`{name}` is not in scope: {why}"));
                     }
@@ -1892,8 +1900,8 @@ impl SyntaxEngine {
     /// Why a known name that starts a value expression cannot stand there, `after` being what follows it: not
     /// followed by `::` (which makes it a path's first segment), a primitive type, a generic parameter of the
     /// header or a module of std is not a value (`u8 + 1`, `T.len()`, `mem = 0`), a macro of std is called with
-    /// `!` (`format(..)`, `format}`), and a name the set declares only as a method is not a function to call
-    /// (`to_upper_camel_case(self)`). Locals and parameters of that
+    /// `!` (`format(..)`, `format}`) and a function without it (`from_u32!(x)`), and a name the set declares only
+    /// as a method is not a function to call (`to_upper_camel_case(self)`). Locals and parameters of that
     /// name shadow all of it.
     fn not_a_value(&self, idl: &IdLayer, name: &str, after: &[u8], fresh: &[&str]) -> Option<String> {
         let next = after.iter().find(|b| !b.is_ascii_whitespace());
@@ -1928,6 +1936,9 @@ impl SyntaxEngine {
         }
         if next == Some(&b'(') && idl.ids.is_method_only(name) {
             return Some(format!("`{name}` is a method, not a function: call it on a value (`x.{name}(..)`)"));
+        }
+        if next == Some(&b'!') && rest.get(1) != Some(&b'=') && idl.ids.is_function_not_macro(name) {
+            return Some(format!("`{name}` is a function, not a macro: `{name}(..)`"));
         }
         None
     }
