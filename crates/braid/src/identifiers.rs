@@ -937,6 +937,18 @@ impl Identifiers {
         }
     }
 
+    /// [`Identifiers::has_value_prefix`] counting only names in scope where a value starts (see
+    /// [`Identifiers::out_of_scope`]): `nul` goes on to no name when `null` needs an import the file lacks.
+    pub(crate) fn has_usable_value_prefix(&self, prefix: &str) -> bool {
+        if prefix.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return has_prefix(&self.names, prefix);
+        }
+        self.values
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(|v| v.starts_with(prefix))
+            .any(|v| !self.is_method_only(v) && self.out_of_scope(v).is_none())
+    }
+
     /// Whether a name is a trait (std's or the set's).
     pub(crate) fn is_trait(&self, name: &str) -> bool {
         self.traits.contains(name)

@@ -533,6 +533,21 @@ fn a_whole_keyword_that_cannot_come_here_is_refused() {
     }
 }
 
+/// A function that returns a value does not `return;` (E0069); a closure's `return;` and a `()` function's are
+/// theirs.
+#[test]
+fn a_bare_return_is_refused_where_the_function_returns_a_value() {
+    let set = stock_set();
+    let count = free_fn_checker("fn count(stock: &Stock, units: u32) -> usize", &set, true);
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&count, "if units == 0 { return; }").unwrap().contains("E0069"));
+    assert!(ok(&count, "return ;").unwrap().contains("E0069"));
+    assert_eq!(ok(&count, "if units == 0 { return 0; }"), None);
+    assert_eq!(ok(&count, "let f = |n: u32| { return; };"), None, "the closure's own");
+    let restock = free_fn_checker("fn restock(stock: &mut Stock, units: u32)", &set, true);
+    assert_eq!(ok(&restock, "if units == 0 { return; }"), None);
+}
+
 /// A function is no macro: `drop!(x)` and `from_u32!(x)` are refused (`cannot find macro`), a macro of std or of the
 /// sources is not.
 #[test]
@@ -643,6 +658,8 @@ fn std_types_outside_the_prelude_need_an_import() {
     assert!(ok(&here, "AsStock(units);").unwrap().contains("neither declares nor imports"), "any capitalized name");
     assert_eq!(ok(&here, "Stock::default();"), None, "declared in the file");
     assert!(ok(&here, "from_u32(units);").unwrap().contains("path"), "std's functions but `drop` need a path");
+    assert!(ok(&here, "nul").unwrap().contains("in scope"), "`nul` only goes on to `null`, which needs one too");
+    assert_eq!(ok(&here, "dro"), None);
     assert_eq!(ok(&here, "char::from_u32(units);"), None);
     assert_eq!(ok(&here, "drop(units);"), None, "the prelude's");
     let use_max = in_file("use std::cmp::max;");

@@ -1480,6 +1480,13 @@ impl SyntaxEngine {
                 }
             }
         }
+        if idl.returns_value && bytes.contains(&b';') {
+            let body = self.body_with(bytes);
+            let base = body.len() - bytes.len();
+            if (base..body.len()).any(|k| body[k] == b';' && super::tail::bare_return(&body[..k])) {
+                return Some("`return;` in a function that returns a value: return the value (E0069)".to_owned());
+            }
+        }
         if idl.returns_value && self.done(&p) {
             let body = self.body_with(bytes);
             if let Some(why) = crate::identifiers::missing_value(&String::from_utf8_lossy(&body)) {
@@ -1510,6 +1517,15 @@ impl SyntaxEngine {
                     }
                     if let Some(why) = self.needs_import(idl, role, before, name, b"", &fresh, true) {
                         return Some(format!("`{name}` is not in scope: {why}"));
+                    }
+                    // Only names in scope are ways on: `nul` has none when `null` needs an import the file lacks.
+                    if role == Role::Value
+                        && !before.ends_with(b"::")
+                        && !before.ends_with(b".")
+                        && !idl.ids.has_usable_value_prefix(name)
+                        && !Self::bound(idl, name, &fresh, &in_scope, true)
+                    {
+                        return Some(format!("no value in scope here starts with `{name}`"));
                     }
                     // A std macro the constraints ban (`todo!`) is a name with no way on: refused as it is written,
                     // not once its `!` is (a draft that wrote `return todo` had nothing left to write).
@@ -1608,8 +1624,14 @@ impl SyntaxEngine {
             (_, true) => idl.ids.has_prefix(name),
             (_, false) => idl.ids.contains(name),
         };
-        in_ids
-            || fresh.iter().any(|f| is(f))
+        in_ids || Self::bound(idl, name, fresh, in_scope, prefix)
+    }
+
+    /// Whether `name` (or, with `prefix`, a name starting with it) is bound by the body or the header: a fresh
+    /// binding, a local in scope, a parameter, a name the header declares (its generics).
+    fn bound(idl: &IdLayer, name: &str, fresh: &[&str], in_scope: &[&str], prefix: bool) -> bool {
+        let is = |candidate: &str| if prefix { candidate.starts_with(name) } else { candidate == name };
+        fresh.iter().any(|f| is(f))
             || in_scope.iter().any(|l| is(l))
             || idl.params.iter().any(|(n, _)| is(n))
             || if prefix {

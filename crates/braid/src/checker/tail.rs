@@ -136,6 +136,12 @@ pub(crate) fn at_value(body: &[u8]) -> bool {
         }
 }
 
+/// Whether `body` (from its opening `{` on) ends with a `return` of the function's own (outside closures): a `;`
+/// there would return no value.
+pub(crate) fn bare_return(body: &[u8]) -> bool {
+    trailing_word(body.trim_ascii_end()) == b"return" && frames(body).is_some_and(|f| !f.iter().any(|f| f.closure))
+}
+
 /// Why the block open at the end of `body` (from the body's opening `{` on) cannot close here: its value must be
 /// `()` (a loop's body; with `unit_fn`, a block that ends a function returning `()`) and its last expression, a
 /// call or a path, has no `;` (`self.set.insert(x)` returns a `bool`: E0308). `x;` is `x` whenever `x` is `()`, so

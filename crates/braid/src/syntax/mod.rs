@@ -239,6 +239,7 @@ mod tests {
             "{ std::mem::take(&mut self.buf) }",
             "{ matches!(x, Some(_) | None if true) }",
             "{ let r = x?; r.await }",
+            "{ Vec::<u8>::new(); size_of::<u32>(); Self::f::<u8> }",
         ] {
             if let Err(e) = accepts(body) {
                 panic!("{body}\n{e}");
@@ -261,6 +262,7 @@ mod tests {
             "{ x as u8.len() }",
             "{ } x",
             "{ return; } ",
+            "{ String::trim::<'s>::<'s> }",
         ] {
             assert!(accepts(body).is_err(), "{body} should be refused");
         }

@@ -114,7 +114,8 @@ _atom: _atom_r | "[" (expr_s (";" expr_s | ("," expr_s)* ","?))? "]"
 _atom_r: _lit | "(" (expr_s ("," (expr_s ("," expr_s)* ","?)?)?)? ")" | VIDENT "!" mac_any | _macro | "self"
 _lit: INT | INDEX | FLOAT | STRING | BSTRING | CHAR | BCHAR | "true" | "false"
 _path: VNAME _path_more | ("Self" | "crate" | "super" | "self") "::" PNAME _path_more | "Self"
-_path_more: ("::" (PNAME | generic_args))*
+// A turbofish ends the path or is followed by a name (`f::<T>::<U>` does not parse).
+_path_more: ("::" PNAME | "::" generic_args "::" PNAME)* ("::" generic_args)?
 _struct_path: _path ("{" (_field ("," _field)* ("," (".." expr_s)?)? | ".." expr_s)? "}")?
 _field: NAME (":" expr_s)? | INDEX ":" expr_s
 
