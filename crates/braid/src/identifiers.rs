@@ -917,23 +917,25 @@ impl Identifiers {
         }
     }
 
-    /// Whether a name [`Identifiers::contains_value`] accepts starts with `prefix`.
-    /// Whether a value name longer than `prefix` starts with it (a lower-case one: functions, modules, macros...).
-    pub(crate) fn has_longer_value(&self, prefix: &str) -> bool {
+    /// The lower-case value names that start with `prefix` (itself included), methods only excepted.
+    fn values_from<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a String> + 'a {
         self.values
-            .range::<str, _>((std::ops::Bound::Excluded(prefix), std::ops::Bound::Unbounded))
-            .take_while(|v| v.starts_with(prefix))
-            .any(|v| !self.is_method_only(v))
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(move |v| v.starts_with(prefix))
+            .filter(|v| !self.is_method_only(v))
     }
 
+    /// Whether a value name longer than `prefix` starts with it (a lower-case one: functions, modules, macros...).
+    pub(crate) fn has_longer_value(&self, prefix: &str) -> bool {
+        self.values_from(prefix).any(|v| v.len() > prefix.len())
+    }
+
+    /// Whether a name [`Identifiers::contains_value`] accepts starts with `prefix`.
     pub(crate) fn has_value_prefix(&self, prefix: &str) -> bool {
         if prefix.starts_with(|c: char| c.is_ascii_uppercase()) {
             has_prefix(&self.names, prefix)
         } else {
-            self.values
-                .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-                .take_while(|v| v.starts_with(prefix))
-                .any(|v| !self.is_method_only(v))
+            self.values_from(prefix).next().is_some()
         }
     }
 
@@ -943,10 +945,7 @@ impl Identifiers {
         if prefix.starts_with(|c: char| c.is_ascii_uppercase()) {
             return has_prefix(&self.names, prefix);
         }
-        self.values
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-            .take_while(|v| v.starts_with(prefix))
-            .any(|v| !self.is_method_only(v) && self.out_of_scope(v).is_none())
+        self.values_from(prefix).any(|v| self.out_of_scope(v).is_none())
     }
 
     /// Whether a name is a trait (std's or the set's).
