@@ -1459,9 +1459,12 @@ impl SyntaxEngine {
         if let Some(why) = self.wrong_value_start(idl, &joined, start, bytes, &fresh) {
             return Some(why);
         }
+        // The body text the checks below judge, built at most once per vetted token.
+        let body_text = std::cell::OnceCell::new();
+        let body = || body_text.get_or_init(|| self.body_with(bytes)).as_slice();
+        let base = self.text.len().saturating_sub(self.shared.header.len());
         if bytes.contains(&b'/') || bytes.contains(&b'}') {
-            let body = self.body_with(bytes);
-            let base = body.len() - bytes.len();
+            let body = body();
             // A comment that starts within the new bytes (its first `/` may end the text before them).
             let comment_starts = (base.saturating_sub(1)..body.len().saturating_sub(1)).filter(|&k| {
                 body[k] == b'/'
@@ -1481,17 +1484,16 @@ impl SyntaxEngine {
             }
         }
         if idl.returns_value && bytes.contains(&b';') {
-            let body = self.body_with(bytes);
-            let base = body.len() - bytes.len();
+            let body = body();
             if (base..body.len()).any(|k| body[k] == b';' && super::tail::bare_return(&body[..k])) {
                 return Some("`return;` in a function that returns a value: return the value (E0069)".to_owned());
             }
         }
-        if idl.returns_value && self.done(&p) {
-            let body = self.body_with(bytes);
-            if let Some(why) = crate::identifiers::missing_value(&String::from_utf8_lossy(&body)) {
-                return Some(why);
-            }
+        if idl.returns_value
+            && self.done(&p)
+            && let Some(why) = crate::identifiers::missing_value(&String::from_utf8_lossy(body()))
+        {
+            return Some(why);
         }
         // A name still being written must be able to become a known one.
         let lx = lexer::lexer();
@@ -1509,7 +1511,7 @@ impl SyntaxEngine {
                     }
                     // A keyword being written is a known prefix; once whole it has a way on only where the keyword
                     // may come or where a longer name starts with it (`ex` + `tern` at a statement's start: none).
-                    if lexer::KINDS.iter().any(|&(k, cat)| cat == Cat::Keyword && k == name)
+                    if lexer::kind(name).is_some_and(|k| lexer::cat(k) == Cat::Keyword)
                         && !self.known_longer(idl, name, &fresh)
                         && self.advance_with(&mut p.clone(), b" ", &mut |_, _| {}).is_err()
                     {
@@ -2697,8 +2699,6 @@ fn open_paren(text: &[u8]) -> Option<usize> {
     None
 }
 
-/// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none; commas
-/// and brackets in strings, char literals and comments do not count, nor does a comment alone).
 /// Whether a written type is one of Rust's scalar primitives (numbers, `char`, `bool`: the primitive types but
 /// `str`).
 fn is_scalar(ty: &str) -> bool {
@@ -2729,6 +2729,8 @@ fn split_args(args: &[u8]) -> Vec<&[u8]> {
     pieces
 }
 
+/// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none; commas
+/// and brackets in strings, char literals and comments do not count, nor does a comment alone).
 fn count_args(args: &[u8]) -> usize {
     let mut depth = 0i32;
     let mut n = 0;
