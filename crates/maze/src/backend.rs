@@ -285,8 +285,10 @@ pub struct Timings {
     pub steps: Vec<StepTiming>,
     /// Sampled tokens the constraint's check beyond the mask refused, each followed by another draw.
     pub redraws: u64,
-    /// Steps where every redraw was refused too, so the first draw was kept.
+    /// Steps where every redraw was refused too and the loop could not go back, so the first draw was kept.
     pub redraw_fallbacks: u64,
+    /// Times the loop went back a step from a dead end (the constraint left no way on) to draw there again.
+    pub backtracks: u64,
 }
 
 impl Timings {

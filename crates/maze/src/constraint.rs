@@ -47,6 +47,12 @@ pub trait TokenConstraint: Send {
         true
     }
 
+    /// Undoes the last `n` commits, for the loop to go back and draw again elsewhere. The default cannot, and
+    /// says so; the loop then does not go back.
+    fn rollback(&mut self, n: usize) -> Result<(), BoxError> {
+        Err(format!("this constraint cannot take back {n} token(s)").into())
+    }
+
     /// Why `token` is not allowed next, for people (the `ANANKE_TRACE` output); `None` when it is allowed or the
     /// constraint cannot tell. The default tells nothing.
     fn explain(&mut self, token: u32) -> Option<String> {
@@ -84,6 +90,10 @@ impl TokenConstraint for braid::Checker {
 
     fn vet(&mut self, token: u32) -> bool {
         braid::Checker::vet(self, token).is_none()
+    }
+
+    fn rollback(&mut self, n: usize) -> Result<(), BoxError> {
+        Ok(braid::Checker::rollback(self, n)?)
     }
 
     fn explain(&mut self, token: u32) -> Option<String> {

@@ -1,6 +1,8 @@
 //! The token-mask generation loop, independent of the inference engine: prefill, then per step forced tokens or
 //! mask → sample → commit → forward, with the stop rules and the timings.
 
+use std::any::Any;
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -26,6 +28,19 @@ pub(crate) trait LogitsModel {
         self.forward(prompt, 0, logits)?;
         Ok(0)
     }
+
+    /// A copy of the model's state (its KV cache) at the current position, for the loop to go back to, if the
+    /// model can make one cheaply; `None` (the default) turns backtracking off.
+    fn snapshot(&self) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+
+    /// Puts back a state [`snapshot`](Self::snapshot) made: the positions after it are forgotten. `false` when
+    /// the state is not one of this model's.
+    fn restore(&mut self, state: &(dyn Any + Send)) -> bool {
+        let _ = state;
+        false
+    }
 }
 
 /// One generation's inputs to the loop.
@@ -48,7 +63,30 @@ pub(crate) struct LoopOutput {
 /// How many times the loop draws again when the constraint's [`TokenConstraint::vet`] refuses the sampled token.
 const MAX_REDRAWS: u32 = 32;
 
+/// How many of the latest sampled steps the loop can go back to (see [`Mark`]).
+const BACKTRACK_WINDOW: usize = 8;
+
+/// How many times one generation may go back.
+const MAX_BACKTRACKS: u32 = 16;
+
+/// A sampled step the loop can go back to: the model's state and logits before it, and the tokens already tried
+/// there that led to a dead end.
+struct Mark {
+    /// How many tokens were generated before this step.
+    at: usize,
+    pos: usize,
+    logits: Vec<f32>,
+    model: Box<dyn Any + Send>,
+    banned: Vec<u32>,
+}
+
 /// Runs generation to its end.
+///
+/// With a constraint and a model that can [snapshot](LogitsModel::snapshot) its state, the loop backtracks: where
+/// the constraint leaves no way on (an empty mask before the end, or no token near the top that its vetting
+/// accepts), it goes back one sampled step, within the last [`BACKTRACK_WINDOW`], and draws there again without the
+/// token that led to the dead end. Tokens reach `on_token` once they are out of that window (or at the end), so the
+/// caller never sees a token taken back.
 pub(crate) fn run(
     model: &mut dyn LogitsModel,
     input: &LoopInput<'_>,
@@ -73,17 +111,19 @@ pub(crate) fn run(
     // `ANANKE_TRACE=1`: per sampled step, the model's favourite tokens before and after the mask, on stderr.
     let trace = std::env::var_os("ANANKE_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     let mut sampler = Sampler::new(input.sampling);
-    let mut tokens: Vec<u32> = Vec::new();
+    let mut out = Output { tokens: Vec::new(), forced: Vec::new(), emitted: 0, cancelled: false };
     let mut pos = input.prompt.len();
     let budget = input.max_tokens.min(context - pos);
     let out_of_budget =
         if input.max_tokens <= context - pos { FinishReason::MaxTokens } else { FinishReason::ContextFull };
+    let mut marks: VecDeque<Mark> = VecDeque::new();
+    let mut backtracks_left = if constraint.is_some() { MAX_BACKTRACKS } else { 0 };
 
-    let finish = loop {
-        if tokens.len() >= budget {
+    let finish = 'steps: loop {
+        if out.tokens.len() >= budget {
             break out_of_budget;
         }
-        let step_index = tokens.len();
+        let step_index = out.tokens.len();
         let mut step = StepTiming::default();
         let mut chosen: Vec<u32> = Vec::with_capacity(1);
         let mut forced = false;
@@ -92,49 +132,84 @@ pub(crate) fn run(
             let t = Instant::now();
             let ff = c.forced_tokens().map_err(|source| Error::Constraint { step: step_index, source })?;
             if ff.is_empty() {
+                if backtracks_left > 0
+                    && marks.back().is_none_or(|m| m.at != step_index)
+                    && let Some(state) = model.snapshot()
+                {
+                    marks.push_back(Mark {
+                        at: step_index,
+                        pos,
+                        logits: logits.clone(),
+                        model: state,
+                        banned: Vec::new(),
+                    });
+                    if marks.len() > BACKTRACK_WINDOW {
+                        marks.pop_front();
+                    }
+                }
                 if trace {
-                    let top = trace_top(vocab, &logits, &tokens, "model");
+                    let top = trace_top(vocab, &logits, &out.tokens, "model");
                     if let Some(why) = top.and_then(|t| c.explain(t)) {
-                        eprintln!("trace {:>4} refused: {why}", tokens.len());
+                        eprintln!("trace {:>4} refused: {why}", out.tokens.len());
                     }
                 }
                 let mask = c.compute_mask().map_err(|source| Error::Constraint { step: step_index, source })?;
                 let verdict = apply_mask(mask, &mut logits, vocab);
+                if let Some(m) = marks.back().filter(|m| m.at == step_index) {
+                    for &t in &m.banned {
+                        logits[t as usize] = f32::NEG_INFINITY;
+                    }
+                }
                 step.mask = t.elapsed();
                 match verdict {
                     MaskVerdict::OnlyEos | MaskVerdict::Empty if c.is_accepting() => {
                         record(&mut timings, step);
                         break FinishReason::Accepted;
                     }
-                    MaskVerdict::Empty => return Err(Error::DeadEnd { step: step_index }),
+                    MaskVerdict::Empty => {
+                        let back =
+                            Backtrack { marks: &mut marks, left: &mut backtracks_left, trace: trace.then_some(vocab) };
+                        if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                            record(&mut timings, step);
+                            continue 'steps;
+                        }
+                        return Err(Error::DeadEnd { step: step_index });
+                    }
                     MaskVerdict::OnlyEos | MaskVerdict::SomeText => {}
                 }
             } else {
                 forced = true;
                 chosen = ff;
-                chosen.truncate(budget - tokens.len());
+                chosen.truncate(budget - out.tokens.len());
                 step.mask = t.elapsed();
             }
         }
 
         if !forced {
             let t = Instant::now();
-            crate::sampling::penalize_repeats(&mut logits, &tokens, input.sampling.dry, |t| {
+            crate::sampling::penalize_repeats(&mut logits, &out.tokens, input.sampling.dry, |t| {
                 vocab.token_bytes(t).iter().all(|b| b.is_ascii_whitespace() || b"})];,".contains(b))
             });
             let Some(mut token) = sampler.sample(&logits) else {
-                return Err(if constraint.is_some() {
-                    Error::DeadEnd { step: step_index }
-                } else {
-                    Error::inference("sampling", "the model produced no finite logit")
-                });
+                if let Some(c) = constraint.as_deref_mut() {
+                    // Every allowed token was tried here already (see `Mark::banned`): further back.
+                    let back =
+                        Backtrack { marks: &mut marks, left: &mut backtracks_left, trace: trace.then_some(vocab) };
+                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                        record(&mut timings, step);
+                        continue 'steps;
+                    }
+                    return Err(Error::DeadEnd { step: step_index });
+                }
+                return Err(Error::inference("sampling", "the model produced no finite logit"));
             };
             step.sample = t.elapsed();
             if trace && constraint.is_some() {
-                let _ = trace_top(vocab, &logits, &tokens, "masked");
+                let _ = trace_top(vocab, &logits, &out.tokens, "masked");
             }
             // The constraint's check beyond the mask (braid's identifier layer): draw again without a refused
-            // token, a bounded number of times; past that, or when nothing is left, keep the first draw.
+            // token, a bounded number of times; past that, the most likely token near the top it accepts; when
+            // there is none, go back a step (see `Mark`), or, when that is not possible, keep the first draw.
             let mut vetting = String::new();
             let mut vetoed = false;
             if let Some(c) = constraint.as_deref_mut() {
@@ -148,13 +223,24 @@ pub(crate) fn run(
                     match sampler.sample(&logits) {
                         Some(next) if redraws < MAX_REDRAWS => token = next,
                         _ => {
-                            // Past the redraws, the most likely allowed token the check accepts, if one is near
-                            // the top; only then the first draw, vetoed.
-                            token = best_vetted(&logits, c, vocab).unwrap_or_else(|| {
-                                timings.redraw_fallbacks += 1;
-                                vetoed = true;
-                                first
-                            });
+                            match best_vetted(&logits, c, vocab) {
+                                Some(best) => token = best,
+                                None => {
+                                    let back = Backtrack {
+                                        marks: &mut marks,
+                                        left: &mut backtracks_left,
+                                        trace: trace.then_some(vocab),
+                                    };
+                                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                                        step.mask += t.elapsed();
+                                        record(&mut timings, step);
+                                        continue 'steps;
+                                    }
+                                    timings.redraw_fallbacks += 1;
+                                    vetoed = true;
+                                    token = first;
+                                }
+                            }
                             break;
                         }
                     }
@@ -167,7 +253,7 @@ pub(crate) fn run(
             }
             if trace {
                 let chosen = String::from_utf8_lossy(vocab.token_bytes(token));
-                eprintln!("trace {:>4} chose  {chosen:?}{vetting}", tokens.len());
+                eprintln!("trace {:>4} chose  {chosen:?}{vetting}", out.tokens.len());
             }
             chosen.push(token);
         }
@@ -175,39 +261,33 @@ pub(crate) fn run(
         // An end-of-sequence token ends generation here; it is neither committed nor part of the output.
         let eos_at = chosen.iter().position(|&t| vocab.is_eos(t));
         let emit = &chosen[..eos_at.unwrap_or(chosen.len())];
-        let mut cancelled = false;
         for &token in emit {
-            // Committed one by one with the output, so a cancellation leaves the constraint where the output ends.
             // Forced tokens were never masked: the constraint vouches for them itself.
             if let Some(c) = constraint.as_deref_mut() {
                 let t = Instant::now();
-                c.commit(token).map_err(|source| Error::Constraint { step: tokens.len(), source })?;
+                c.commit(token).map_err(|source| Error::Constraint { step: out.tokens.len(), source })?;
                 step.mask += t.elapsed();
             }
-            let event = TokenEvent { index: tokens.len(), token: Some(token), bytes: vocab.token_bytes(token), forced };
-            if timings.first_token.is_none() {
-                timings.first_token = Some(input.started.elapsed());
-            }
-            tokens.push(token);
+            out.tokens.push(token);
+            out.forced.push(forced);
             if forced {
                 timings.forced_tokens += 1;
             }
-            if on_token(&event).is_break() {
-                cancelled = true;
-                break;
-            }
         }
+        // Tokens out of reach of going back reach the caller now, the rest at the end.
+        let settled = marks.front().map_or(out.tokens.len(), |m| m.at.min(out.tokens.len()));
+        out.emit(settled, vocab, input.started, &mut timings, on_token);
         step.tokens = emit.len() as u32;
         step.forced = forced;
         if eos_at.is_some() {
             record(&mut timings, step);
             break FinishReason::Eos;
         }
-        if cancelled {
+        if out.cancelled {
             record(&mut timings, step);
             break FinishReason::Cancelled;
         }
-        if tokens.len() >= budget {
+        if out.tokens.len() >= budget {
             // The last token's logits would go unused: skip its forward pass.
             record(&mut timings, step);
             break out_of_budget;
@@ -219,11 +299,110 @@ pub(crate) fn run(
         record(&mut timings, step);
     };
 
+    let finish = if out.cancelled {
+        finish
+    } else {
+        out.emit(out.tokens.len(), vocab, input.started, &mut timings, on_token);
+        if out.cancelled { FinishReason::Cancelled } else { finish }
+    };
+    if out.cancelled && out.emitted < out.tokens.len() {
+        // The caller stopped before the last tokens reached it: the output (and the constraint) end where it
+        // stopped.
+        if let Some(c) = constraint.as_deref_mut() {
+            c.rollback(out.tokens.len() - out.emitted)
+                .map_err(|source| Error::Constraint { step: out.emitted, source })?;
+        }
+        out.tokens.truncate(out.emitted);
+    }
     let end = Instant::now();
-    timings.generated_tokens = tokens.len();
+    timings.generated_tokens = out.tokens.len();
     timings.decode = end - decode_start;
     timings.total = end - input.started;
-    Ok(LoopOutput { tokens, finish, timings })
+    Ok(LoopOutput { tokens: out.tokens, finish, timings })
+}
+
+/// The tokens generated so far, and how many of them the caller has been given.
+struct Output {
+    tokens: Vec<u32>,
+    /// Per token, whether the constraint forced it.
+    forced: Vec<bool>,
+    emitted: usize,
+    cancelled: bool,
+}
+
+impl Output {
+    /// Hands the tokens up to `upto` to the caller, stopping when it asks to.
+    fn emit(
+        &mut self,
+        upto: usize,
+        vocab: &Vocabulary,
+        started: Instant,
+        timings: &mut Timings,
+        on_token: &mut dyn FnMut(&TokenEvent<'_>) -> ControlFlow<()>,
+    ) {
+        while self.emitted < upto && !self.cancelled {
+            let i = self.emitted;
+            let token = self.tokens[i];
+            let event =
+                TokenEvent { index: i, token: Some(token), bytes: vocab.token_bytes(token), forced: self.forced[i] };
+            if timings.first_token.is_none() {
+                timings.first_token = Some(started.elapsed());
+            }
+            self.emitted += 1;
+            self.cancelled = on_token(&event).is_break();
+        }
+    }
+}
+
+/// Going back one sampled step (see [`Mark`]).
+struct Backtrack<'m> {
+    marks: &'m mut VecDeque<Mark>,
+    left: &'m mut u32,
+    /// The vocabulary, when `ANANKE_TRACE` asks for the tokens taken back.
+    trace: Option<&'m Vocabulary>,
+}
+
+impl Backtrack<'_> {
+    /// Takes back the tokens since the last sampled step before the current one, bans the token chosen there and
+    /// puts the model where it was; `false` when there is no such step (or no backtrack left), nothing changed.
+    fn go(
+        self,
+        model: &mut dyn LogitsModel,
+        c: &mut dyn TokenConstraint,
+        out: &mut Output,
+        pos: &mut usize,
+        logits: &mut Vec<f32>,
+        timings: &mut Timings,
+    ) -> Result<bool> {
+        let now = out.tokens.len();
+        while self.marks.back().is_some_and(|m| m.at >= now) {
+            self.marks.pop_back();
+        }
+        let Some(mark) = self.marks.back_mut() else { return Ok(false) };
+        if *self.left == 0 || mark.at < out.emitted {
+            return Ok(false);
+        }
+        if c.rollback(now - mark.at).is_err() {
+            return Ok(false);
+        }
+        if !model.restore(&*mark.model) {
+            return Err(Error::inference("backtracking", "the model could not restore its own snapshot"));
+        }
+        *self.left -= 1;
+        timings.backtracks += 1;
+        let undone = out.tokens[mark.at];
+        mark.banned.push(undone);
+        if let Some(vocab) = self.trace {
+            let bytes: Vec<u8> = out.tokens[mark.at..].iter().flat_map(|&t| vocab.token_bytes(t).to_vec()).collect();
+            let bytes = String::from_utf8_lossy(&bytes);
+            eprintln!("trace {:>4} back   {} token(s) taken back: {bytes:?}", mark.at, now - mark.at);
+        }
+        out.tokens.truncate(mark.at);
+        out.forced.truncate(mark.at);
+        *pos = mark.pos;
+        logits.clone_from(&mark.logits);
+        Ok(true)
+    }
 }
 
 /// How many of the most likely remaining tokens [`best_vetted`] checks.
@@ -656,5 +835,154 @@ mod tests {
         let mut logits = vec![1.0f32; 40];
         assert_eq!(apply_mask(&[1], &mut logits, &v), MaskVerdict::OnlyEos);
         assert_eq!(apply_mask(&[], &mut logits, &v), MaskVerdict::Empty);
+    }
+    /// The fake model, able to go back: its logits depend on the position only, so its state is the number of
+    /// positions it has run.
+    struct Rewindable {
+        inner: FakeModel,
+        at: usize,
+        restores: usize,
+    }
+
+    impl LogitsModel for Rewindable {
+        fn forward(&mut self, tokens: &[u32], pos: usize, logits: &mut Vec<f32>) -> Result<()> {
+            assert_eq!(pos, self.at, "runs on from where its state is");
+            self.at = pos + tokens.len();
+            self.inner.forward(tokens, pos, logits)
+        }
+        fn context_len(&self) -> usize {
+            self.inner.context_len()
+        }
+        fn snapshot(&self) -> Option<Box<dyn Any + Send>> {
+            Some(Box::new(self.at))
+        }
+        fn restore(&mut self, state: &(dyn Any + Send)) -> bool {
+            let Some(&at) = state.downcast_ref::<usize>() else { return false };
+            self.at = at;
+            self.restores += 1;
+            true
+        }
+    }
+
+    fn rewindable() -> Rewindable {
+        Rewindable { inner: model(), at: 0, restores: 0 }
+    }
+
+    /// A maze for the fake model, which likes `a` (11) best, then `b` (12), `c` (13)...: `a` or `b` first; after `a`
+    /// no way on (an empty mask, or with `vet_dead` a mask of `d` (14) whose every token the vetting refuses);
+    /// after `b`, `c` and then the end.
+    struct Trap {
+        committed: Vec<u32>,
+        vet_dead: bool,
+        rollbacks: Vec<usize>,
+        mask: Vec<u32>,
+    }
+
+    impl Trap {
+        fn new(vet_dead: bool) -> Self {
+            Trap { committed: Vec::new(), vet_dead, rollbacks: Vec::new(), mask: Vec::new() }
+        }
+    }
+
+    impl TokenConstraint for Trap {
+        fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+            let allowed: &[u32] = match self.committed.as_slice() {
+                [] => &[11, 12],
+                [11] if self.vet_dead => &[14],
+                [11] => &[],
+                [12] => &[13],
+                _ => &[0],
+            };
+            self.mask = vec![0; 2];
+            for &t in allowed {
+                self.mask[(t / 32) as usize] |= 1 << (t % 32);
+            }
+            Ok(&self.mask)
+        }
+        fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+            self.committed.push(token);
+            Ok(())
+        }
+        fn is_accepting(&self) -> bool {
+            self.committed == [12, 13]
+        }
+        fn vet(&mut self, token: u32) -> bool {
+            !(self.vet_dead && self.committed == [11])
+        }
+        fn rollback(&mut self, n: usize) -> Result<(), BoxError> {
+            self.rollbacks.push(n);
+            self.committed.truncate(self.committed.len() - n);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_dead_end_sends_the_loop_back_a_step_and_the_caller_never_sees_the_token_taken_back() {
+        let v = vocab();
+        for vet_dead in [false, true] {
+            let mut m = rewindable();
+            let mut trap = Trap::new(vet_dead);
+            let mut seen = Vec::new();
+            let mut on = |e: &TokenEvent<'_>| {
+                seen.push(e.token.unwrap());
+                ControlFlow::Continue(())
+            };
+            let out = run(&mut m, &input(&[11], 8, &v), Some(&mut trap), &mut on).unwrap();
+            assert_eq!(out.tokens, [12, 13], "vet_dead {vet_dead}: `a` led nowhere, `b` was drawn instead");
+            assert_eq!(seen, [12, 13], "only the output reached the caller, in order");
+            assert_eq!(out.timings.backtracks, 1);
+            assert_eq!(out.timings.redraw_fallbacks, 0);
+            assert_eq!(out.finish, FinishReason::Accepted);
+            assert_eq!((trap.rollbacks.as_slice(), m.restores), (&[1][..], 1));
+            assert_eq!(trap.committed, [12, 13]);
+        }
+    }
+
+    #[test]
+    fn a_model_that_cannot_go_back_keeps_the_old_behaviour() {
+        let v = vocab();
+        // An empty mask: the draft's dead end is an error, as before.
+        let err = run(&mut model(), &input(&[11], 8, &v), Some(&mut Trap::new(false)), &mut no_events());
+        assert!(matches!(err, Err(Error::DeadEnd { step: 1 })), "{err:?}");
+        // Nothing passes the vetting: the first draw is kept.
+        let mut trap = Trap::new(true);
+        let out = run(&mut model(), &input(&[11], 3, &v), Some(&mut trap), &mut no_events()).unwrap();
+        assert_eq!(out.tokens[..2], [11, 14]);
+        assert_eq!((out.timings.backtracks, out.timings.redraw_fallbacks), (0, 1));
+        assert!(trap.rollbacks.is_empty());
+    }
+
+    #[test]
+    fn the_way_back_is_bounded_and_a_cancelled_output_ends_where_the_caller_stopped() {
+        let v = vocab();
+        // Every first token leads nowhere: each is tried, then there is nowhere left to go back to.
+        struct Hopeless(Vec<u32>, Vec<u32>);
+        impl TokenConstraint for Hopeless {
+            fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+                self.1 = if self.0.is_empty() { vec![u32::MAX << 11, u32::MAX] } else { vec![0, 0] };
+                Ok(&self.1)
+            }
+            fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+                self.0.push(token);
+                Ok(())
+            }
+            fn is_accepting(&self) -> bool {
+                false
+            }
+            fn rollback(&mut self, n: usize) -> Result<(), BoxError> {
+                self.0.truncate(self.0.len() - n);
+                Ok(())
+            }
+        }
+        let mut m = rewindable();
+        let err = run(&mut m, &input(&[11], 8, &v), Some(&mut Hopeless(Vec::new(), Vec::new())), &mut no_events());
+        assert!(matches!(err, Err(Error::DeadEnd { step: 1 })), "{err:?}");
+        assert_eq!(m.restores, MAX_BACKTRACKS as usize, "gives up after its allowance");
+
+        let mut trap = Trap::new(false);
+        let mut on = |e: &TokenEvent<'_>| if e.index == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+        let out = run(&mut rewindable(), &input(&[11], 8, &v), Some(&mut trap), &mut on).unwrap();
+        assert_eq!((out.tokens.as_slice(), out.finish), (&[12][..], FinishReason::Cancelled));
+        assert_eq!(trap.committed, [12], "the constraint ends where the output does");
     }
 }

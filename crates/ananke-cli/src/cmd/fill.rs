@@ -343,6 +343,8 @@ pub fn run(args: &FillArgs) -> anyhow::Result<ExitCode> {
                 "tokens_per_s": timings.sampled_tokens_per_s(),
                 "mask_us_per_token": timings.mask_per_sampled_token().as_secs_f64() * 1e6,
                 "redraws": outcome.attempts.iter().map(|a| a.generation.timings.redraws).sum::<u64>(),
+                "redraw_fallbacks": outcome.attempts.iter().map(|a| a.generation.timings.redraw_fallbacks).sum::<u64>(),
+                "backtracks": outcome.attempts.iter().map(|a| a.generation.timings.backtracks).sum::<u64>(),
                 "violations": result.violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>(),
                 "problems": result.problems,
                 "prompt_tokens_reused": timings.prompt_tokens_reused,
