@@ -365,8 +365,11 @@ pub(crate) fn return_type(header: &str) -> Option<&str> {
 }
 
 /// Why a complete fn body (`{ ... }`) of a function that returns a value has none: nothing but comments, or a
-/// last statement ended by `;` with no `return` (nor a diverging `loop`, `panic!`, `unreachable!`, `exit(`)
-/// anywhere in the body. `None` when it may have one.
+/// last statement ended by `;` while none of the body's own statements may diverge. Rust gives such a block the
+/// type `()` (E0308): a `return` nested in an `if` without `else` does not change that (`if a { return b; } c;`).
+/// A statement may diverge when it starts with `return`, `loop`, `panic!` and the like, a macro that is not one of
+/// std's plain ones, or `exit(`; or is an `if` with an `else`, a `match` or a block holding any diverging word.
+/// `None` when it may have a value.
 pub(crate) fn missing_value(body: &str) -> Option<String> {
     let code = strip_comments(body);
     let inner = code.trim();
@@ -375,15 +378,118 @@ pub(crate) fn missing_value(body: &str) -> Option<String> {
     if inner.is_empty() {
         return Some("the function returns a value: the body cannot be empty".into());
     }
-    let diverges = words(inner).any(|w| matches!(w, "return" | "loop"))
-        || ["panic!", "unreachable!", "todo!", "unimplemented!", "exit("].iter().any(|d| inner.contains(d));
-    if inner.ends_with(';') && !diverges {
+    if inner.ends_with(';') && !top_statements(inner).iter().any(|s| may_diverge(s)) {
         return Some(
             "the function returns a value: end the body with it (no `;` after the last expression) or `return` it"
                 .into(),
         );
     }
     None
+}
+
+/// The expression a complete fn body (`{ ... }`) ends with, comments stripped: its last statement when no `;`
+/// ends it.
+pub(crate) fn tail_expression(body: &str) -> Option<String> {
+    let code = strip_comments(body);
+    let inner = code.trim();
+    let inner = inner.strip_prefix('{').unwrap_or(inner);
+    let inner = inner.strip_suffix('}').unwrap_or(inner).trim();
+    let last = top_statements(inner).pop()?;
+    (!last.ends_with(';') && !last.ends_with('}')).then(|| last.to_owned())
+}
+
+/// The statements of a block's inside (comments stripped), split where `;` or the `}` of a block-like statement
+/// (`if`, `match`, loops, blocks) ends them at the top level; string and char literals skipped.
+fn top_statements(inner: &str) -> Vec<&str> {
+    let b = inner.as_bytes();
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') || b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b'}' => {
+                depth -= 1;
+                let stmt = inner[start..=i].trim();
+                let next = inner[i + 1..].trim_start();
+                let block_like = matches!(leading_word(stmt), "if" | "match" | "loop" | "while" | "for" | "unsafe")
+                    || stmt.starts_with('{');
+                let goes_on = next.starts_with("else") || next.starts_with(['.', '?']);
+                if depth == 0 && block_like && !goes_on {
+                    out.push(stmt);
+                    start = i + 1;
+                }
+            }
+            b';' if depth == 0 => {
+                out.push(inner[start..=i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let rest = inner[start.min(inner.len())..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// The first word of a statement.
+fn leading_word(stmt: &str) -> &str {
+    let end = stmt.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(stmt.len());
+    &stmt[..end]
+}
+
+/// Whether a statement of a block (see [`top_statements`]) may diverge, making the block's type `!`.
+fn may_diverge(stmt: &str) -> bool {
+    const PLAIN_MACROS: &[&str] = &[
+        "println",
+        "print",
+        "eprintln",
+        "eprint",
+        "format",
+        "write",
+        "writeln",
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "vec",
+        "dbg",
+        "format_args",
+        "matches",
+    ];
+    let diverging_word = |w: &str| matches!(w, "return" | "loop" | "break" | "continue");
+    let diverging_macro =
+        |t: &str| ["panic!", "unreachable!", "todo!", "unimplemented!", "exit("].iter().any(|d| t.contains(d));
+    let first = leading_word(stmt);
+    if diverging_word(first) || diverging_macro(stmt) {
+        return true;
+    }
+    if stmt[first.len()..].trim_start().starts_with('!') && !PLAIN_MACROS.contains(&first) {
+        return true;
+    }
+    let whole = |s: &str| words(s).any(diverging_word) || diverging_macro(s) || s.contains('!');
+    match first {
+        "if" => words(stmt).any(|w| w == "else") && whole(stmt),
+        "match" | "unsafe" => whole(stmt),
+        _ => stmt.starts_with('{') && whole(stmt),
+    }
 }
 
 /// The text without its `//` and `/* */` comments (string literals kept, so a `//` in one is not a comment).
@@ -1383,7 +1489,24 @@ mod tests {
         assert!(missing_value("{\n    // nothing\n}").is_some());
         assert!(missing_value("{ std::fs::canonicalize(path); }").is_some());
         assert!(missing_value("{ let x = 1; x }").is_none());
-        assert!(missing_value("{ if a { return b; } c; }").is_none(), "a return somewhere: may diverge");
+        assert!(missing_value("{ if a { return b; } c; }").is_some(), "an `if` without `else` does not diverge");
+        assert!(missing_value("{ let x = x + 2;\n if x == 1 { return { Ok(1) } }\n let x = x + 1; }").is_some());
+        assert!(missing_value("{ if a { return b; } else { return c; } }").is_none(), "both branches return");
+        assert!(missing_value("{ if a { return b; } else { return c; }; }").is_none());
+        assert!(missing_value("{ match a { A => return 1, _ => panic!() }; }").is_none());
+        assert!(missing_value("{ let x = 1; return x; }").is_none());
+        assert!(missing_value("{ loop { n += 1; }; }").is_none());
+        assert!(missing_value("{ bail!(\"no\"); }").is_none(), "a macro of the crate's may return");
+        assert!(missing_value("{ println!(\"{}\", '}'); }").is_some(), "std's plain macros do not");
+        assert!(missing_value("{ while a { return b; } }").is_none(), "no `;`: not judged here");
+        assert!(missing_value("{ while a { return b; } c; }").is_some(), "a loop that may not run");
+        assert!(missing_value("{ let s = \"}\"; std::process::exit(1); }").is_none());
+        assert_eq!(
+            tail_expression("{ let x = 1; // one\n self\n ::Buffer::new\n}").as_deref(),
+            Some("self\n ::Buffer::new")
+        );
+        assert_eq!(tail_expression("{ if a { 1 } else { 2 } }"), None, "block-like: not an expression here");
+        assert_eq!(tail_expression("{ f(); }"), None);
         assert!(missing_value("{ let s = \"a; // b\"; s.len() }").is_none());
         assert!(missing_value("{ match x { A => 1, B => 2 } /* done; */ }").is_none());
     }

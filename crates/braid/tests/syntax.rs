@@ -761,6 +761,68 @@ fn scalar_parameters_are_passed_as_the_callee_declares() {
     assert!(ok(&checker, "Self::restock(stock, byte);").unwrap().contains("takes a `u32`"), "by path");
 }
 
+/// A reference is passed as the set's function takes it: `&mut x` where it takes `&mut T` (`next_os(&cursor)`
+/// is E0308), no reference where it takes a primitive type; judged as the argument is written, and comments
+/// between the arguments change nothing (`codepoint(byte, // note` is still judged).
+#[test]
+fn references_are_passed_as_the_callee_declares() {
+    let header = "fn advance(&mut self, stock: &mut Stock, byte: u8, count: u32)";
+    let mut set = stock_set();
+    let refill = ananke_core::Signature {
+        name: "refill".into(),
+        owner: Some(ananke_core::Owner { kind: ananke_core::OwnerKind::Impl, name: "Stock".into(), trait_name: None }),
+        params: vec![
+            ananke_core::Param { name: "self".into(), ty: "&self".into() },
+            ananke_core::Param { name: "from".into(), ty: "&'a mut Stock".into() },
+            ananke_core::Param { name: "units".into(), ty: "u32".into() },
+        ],
+        ..Default::default()
+    };
+    set.insert(user(Rule::Signature(refill)));
+    let checker = stock_method_checker(header, &set);
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    let why = ok(&checker, "self.refill(&stock").expect("a shared reference where `&mut` is taken");
+    assert!(why.contains("&mut stock"), "{why}");
+    assert!(ok(&checker, "self.refill(&self.stock, count);").is_some(), "also when the call closes");
+    assert_eq!(ok(&checker, "self.refill(&mut stock, count);"), None);
+    assert_eq!(ok(&checker, "self.refill(&m"), None, "`&m` may still become `&mut`");
+    assert_eq!(ok(&checker, "self.refill(&mut"), None);
+    assert_eq!(ok(&checker, "self.refill(stock, count);"), None, "a name may hold a `&mut` already");
+    assert!(ok(&checker, "self.refill(stock, &count").unwrap().contains("not a reference"));
+    assert!(ok(&checker, "self.refill(stock, // units\n &count").is_some(), "a comment is skipped");
+    assert_eq!(ok(&checker, "self.refill(stock, *count.max(&1));"), None);
+    assert!(ok(&checker, "stock.restock(byte, // the byte\n);").unwrap().contains("takes a `u32`"));
+}
+
+/// std's collections are types, no values: `Vec<u8>>()` in an expression (a comparison, E0423) is refused at the
+/// `<`, `Vec::new()` and `Vec::<u8>::new()` pass.
+#[test]
+fn std_types_are_no_values() {
+    let checker = stock_method_checker("fn collect(&self, n: usize) -> Vec<u8>", &stock_set());
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "let mut result = Vec<").unwrap().contains("is a type"));
+    assert!(ok(&checker, "let s = String;").is_some());
+    assert!(ok(&checker, "let mut result = Vec ").is_none(), "not judged before what follows");
+    assert_eq!(ok(&checker, "let mut result = Vec::new();"), None);
+    assert_eq!(ok(&checker, "let mut result = Vec::<u8>::with_capacity(n);"), None);
+    assert_eq!(ok(&checker, "let mut result: Vec<u8> = Vec::new();"), None, "a type where a type goes");
+}
+
+/// A function is called to give the value it returns: `self::Buffer::new` alone at the body's end is a fn item
+/// (E0308), refused at the closing `}`; called, or a local of that name, it passes.
+#[test]
+fn a_function_value_is_called() {
+    let checker = stock_method_checker("fn fresh(&self, restock: u32) -> Stock", &stock_set());
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "self\n ::Stock::new\n}").unwrap().contains("call it"));
+    assert!(ok(&checker, "Stock::new }").is_some());
+    assert_eq!(ok(&checker, "Stock::new() }"), None);
+    assert_eq!(ok(&checker, "let new = Stock::new(); new }"), None, "a local");
+    assert_eq!(ok(&checker, "u32::MAX }"), None, "a constant");
+    let makes = stock_method_checker("fn maker(&self) -> fn() -> Stock", &stock_set());
+    assert_eq!(ok(&makes, "Stock::new }"), None, "a function that returns a function");
+}
+
 /// `Type::f(..)` takes the arguments the set declares for that type's `f`, std names (`new`) included; std's
 /// `Option`, `Result` and integers have no `new`, behind std modules too (`io::Result::`); `self::` names no std item.
 #[test]

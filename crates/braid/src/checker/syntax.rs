@@ -1456,6 +1456,9 @@ impl SyntaxEngine {
         if let Some(why) = self.too_many_args(idl, &joined, joined.len() - bytes.len(), &fresh) {
             return Some(why);
         }
+        if let Some(why) = self.wrong_borrow_written(idl, &joined, joined.len() - bytes.len(), &fresh) {
+            return Some(why);
+        }
         if let Some(why) = self.wrong_value_start(idl, &joined, start, bytes, &fresh) {
             return Some(why);
         }
@@ -1489,11 +1492,11 @@ impl SyntaxEngine {
                 return Some("`return;` in a function that returns a value: return the value (E0069)".to_owned());
             }
         }
-        if idl.returns_value
-            && self.done(&p)
-            && let Some(why) = crate::identifiers::missing_value(&String::from_utf8_lossy(body()))
-        {
-            return Some(why);
+        if idl.returns_value && self.done(&p) {
+            let body = String::from_utf8_lossy(body());
+            if let Some(why) = crate::identifiers::missing_value(&body).or_else(|| self.uncalled_value(idl, &body)) {
+                return Some(why);
+            }
         }
         // A name still being written must be able to become a known one.
         let lx = lexer::lexer();
@@ -1716,9 +1719,11 @@ impl SyntaxEngine {
     }
 
     /// Why a call of a function or method the set declares (its `(` at `open`, `args` between the brackets) passes
-    /// a parameter of one primitive type where the declaration takes another (`receiver.codepoint(byte)` with
-    /// `byte: u8` where `codepoint` takes a `char`: E0308). Judged for arguments that are a header parameter alone
-    /// (not shadowed by a local), at the call's `)`; `byte as char` passes.
+    /// an argument its declaration cannot take: a parameter of one primitive type where the declaration takes
+    /// another (`receiver.codepoint(byte)` with `byte: u8` where `codepoint` takes a `char`: E0308; judged for
+    /// arguments that are a header parameter alone, not shadowed by a local, at the call's `)`; `byte as char`
+    /// passes), or a reference of the wrong kind (see [`wrong_borrow`]). Comments between the arguments are
+    /// skipped.
     fn wrong_argument_type(
         &self,
         idl: &IdLayer,
@@ -1727,22 +1732,16 @@ impl SyntaxEngine {
         args: &[u8],
         fresh: &[&str],
     ) -> Option<String> {
-        let callee = trailing_ident(&joined[..open]);
-        if callee.is_empty() || fresh.contains(&callee) || self.locals.iter().any(|(_, l)| l == callee) {
-            return None;
-        }
-        let before = &joined[..open - callee.len()];
-        // Commas in closures' parameters and in comments are no argument separators: not judged.
-        if args.contains(&b'|') || args.windows(2).any(|w| w == b"//" || w == b"/*") {
-            return None;
-        }
-        let types = idl.ids.param_types(callee, before.ends_with(b"."))?;
-        let pieces = split_args(args);
+        let (callee, types, args) = self.declared_params(idl, joined, open, args, fresh)?;
+        let pieces = split_args(args.as_bytes());
         if pieces.len() != types.len() {
             return None;
         }
         for (arg, want) in pieces.iter().zip(types) {
             let arg = String::from_utf8_lossy(arg.trim_ascii());
+            if let Some(why) = wrong_borrow(callee, &arg, want) {
+                return Some(why);
+            }
             if fresh.contains(&arg.as_ref()) || self.locals.iter().any(|(_, l)| *l == arg) {
                 continue;
             }
@@ -1752,6 +1751,64 @@ impl SyntaxEngine {
                     "`{arg}` is a `{}`, and `{callee}` takes a `{want}` there (convert it: `{arg} as {want}`)",
                     has.trim()
                 ));
+            }
+        }
+        None
+    }
+
+    /// The callee of the call whose `(` is at `open`, the parameter types the set declares for it (see
+    /// [`Identifiers::param_types`](crate::Identifiers::param_types)) and its arguments `args` without comments;
+    /// `None` when it is not judged: a local or a name bound in the new bytes, or arguments holding a closure or a
+    /// string or char literal (whose commas are no separators).
+    fn declared_params<'i>(
+        &self,
+        idl: &'i IdLayer,
+        joined: &'i [u8],
+        open: usize,
+        args: &[u8],
+        fresh: &[&str],
+    ) -> Option<(&'i str, &'i [String], String)> {
+        let callee = trailing_ident(&joined[..open]);
+        if callee.is_empty() || fresh.contains(&callee) || self.locals.iter().any(|(_, l)| l == callee) {
+            return None;
+        }
+        if args.iter().any(|b| matches!(b, b'|' | b'"' | b'\'')) {
+            return None;
+        }
+        let before = &joined[..open - callee.len()];
+        let types = idl.ids.param_types(callee, before.ends_with(b"."))?;
+        Some((callee, types, crate::identifiers::strip_comments(&String::from_utf8_lossy(args))))
+    }
+
+    /// Why an argument being written to a call still open at the end of `joined` is a reference of the wrong kind
+    /// for the parameter the set declares there (see [`wrong_borrow`]): `next_os(&cursor` where `next_os` takes
+    /// `&mut ArgCursor` is refused at `&cursor`, before the call closes.
+    fn wrong_borrow_written(&self, idl: &IdLayer, joined: &[u8], from: usize, fresh: &[&str]) -> Option<String> {
+        let mut end = joined.len();
+        while let Some(open) = open_paren(&joined[..end]) {
+            end = open;
+            let Some((callee, types, args)) = self.declared_params(idl, joined, open, &joined[open + 1..], fresh)
+            else {
+                continue;
+            };
+            let pieces = split_args(args.as_bytes());
+            let (Some(last), Some(want)) = (pieces.last(), types.get(pieces.len().saturating_sub(1))) else {
+                continue;
+            };
+            // Only what the new bytes write is judged: an argument already wrong before them (kept by the loop
+            // when nothing else passed) is not held against them.
+            let old =
+                crate::identifiers::strip_comments(&String::from_utf8_lossy(&joined[open + 1..from.max(open + 1)]));
+            let old_pieces = split_args(old.as_bytes());
+            if old_pieces.len() == pieces.len()
+                && old_pieces
+                    .last()
+                    .is_some_and(|o| wrong_borrow(callee, &String::from_utf8_lossy(o.trim_ascii()), want).is_some())
+            {
+                continue;
+            }
+            if let Some(why) = wrong_borrow(callee, &String::from_utf8_lossy(last.trim_ascii()), want) {
+                return Some(why);
             }
         }
         None
@@ -1953,6 +2010,11 @@ impl SyntaxEngine {
         if idl.ids.is_trait(name) && !idl.generics.iter().any(|g| g == name) {
             return Some(format!("`{name}` is a trait: call its methods on a value or by path (`{name}::..`)"));
         }
+        // std's collections, strings and pointers are types, no values: `Vec<u8>::new()` needs `::<`, and `Vec<u8>`
+        // alone in an expression compares (`Vec < u8`), E0423.
+        if next.is_some() && STD_TYPES_NOT_VALUES.contains(&name) && !idl.ids.is_nominal(name) {
+            return Some(format!("`{name}` is a type, not a value: `{name}::new()`, `{name}::<T>::..`"));
+        }
         // Whitespace after the name is judged too: a macro's `!` follows it directly, and past the whitespace
         // nothing would be judged again.
         if (next.is_some_and(|&b| b != b'!') || next.is_none() && !after.is_empty()) && idl.ids.is_macro_only(name) {
@@ -1965,6 +2027,32 @@ impl SyntaxEngine {
             return Some(format!("`{name}` is a function, not a macro: `{name}(..)`"));
         }
         None
+    }
+
+    /// Why the value a complete fn body ends with is a function not called (`self::Buffer::new` where the
+    /// function returns a `Buffer`: E0308, "found fn item"): a path whose last name is lower-case (a function; a
+    /// module is no value either), or a function the set declares, not shadowed by a binding. Functions that
+    /// return a `fn`, an `impl Trait` or a `Fn` trait object are not judged.
+    fn uncalled_value(&self, idl: &IdLayer, body: &str) -> Option<String> {
+        let header = String::from_utf8_lossy(&self.shared.header);
+        let ty = crate::identifiers::return_type(&header)?;
+        if ty.contains("fn") || ty.contains("Fn") || ty.contains("impl") {
+            return None;
+        }
+        let tail = crate::identifiers::tail_expression(body)?;
+        let path: String = tail.chars().filter(|c| !c.is_whitespace()).collect();
+        let segments: Vec<&str> = path.split("::").collect();
+        let ident = |w: &str| {
+            w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let name = *segments.last()?;
+        if !segments.iter().all(|w| ident(w)) || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return None;
+        }
+        let bound = self.locals.iter().any(|(_, l)| l == name) || idl.params.iter().any(|(n, _)| n == name);
+        let function = if segments.len() == 1 { idl.ids.is_free_function(name) && !bound } else { name != "self" };
+        function.then(|| format!("`{path}` is a function: call it (`{path}(..)`) for the value to return"))
     }
 
     /// Why a member `name` of the receiver that `before` ends with (its `.`) cannot be used as `after` uses it:
@@ -2701,6 +2789,59 @@ fn open_paren(text: &[u8]) -> Option<usize> {
 
 /// Whether a written type is one of Rust's scalar primitives (numbers, `char`, `bool`: the primitive types but
 /// `str`).
+/// std's types that are no values (no unit or tuple struct, no function of that name): written in an expression,
+/// only `::` may follow them.
+const STD_TYPES_NOT_VALUES: &[&str] = &[
+    "Vec",
+    "VecDeque",
+    "String",
+    "HashMap",
+    "HashSet",
+    "BTreeMap",
+    "BTreeSet",
+    "BinaryHeap",
+    "LinkedList",
+    "Box",
+    "Rc",
+    "Arc",
+    "Cell",
+    "RefCell",
+    "Mutex",
+    "RwLock",
+    "Option",
+    "Result",
+    "PathBuf",
+    "Path",
+    "OsString",
+    "OsStr",
+    "Cow",
+];
+
+/// Why `arg` (an argument as written so far, trimmed) cannot be passed where `callee` declares a parameter of
+/// type `want`: a shared reference (`&x`) where it takes `&mut T` (E0308: `&mut x`), or any reference where it
+/// takes a primitive type by value. `None` when it may be (`&m` may still become `&mut`).
+fn wrong_borrow(callee: &str, arg: &str, want: &str) -> Option<String> {
+    let rest = arg.strip_prefix('&')?.trim_start();
+    let want = want.trim();
+    if is_scalar(want) {
+        return Some(format!("`{callee}` takes a `{want}` there, not a reference"));
+    }
+    let after = want.strip_prefix('&')?.trim_start();
+    // A lifetime (`&'a mut T`) comes first.
+    let after = match after.strip_prefix('\'') {
+        Some(l) => l.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_').trim_start(),
+        None => after,
+    };
+    let wants_mut = after.strip_prefix("mut").is_some_and(|r| r.starts_with(char::is_whitespace));
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let writes_mut = rest.strip_prefix("mut").is_some_and(|r| !r.starts_with(ident))
+        || (!rest.is_empty() && "mut".starts_with(rest));
+    if wants_mut && !rest.is_empty() && !writes_mut {
+        return Some(format!("`{callee}` takes `{want}` there: pass `&mut {}`", rest.trim_start_matches('&')));
+    }
+    None
+}
+
 fn is_scalar(ty: &str) -> bool {
     let ty = ty.trim();
     ty != "str" && crate::identifiers::is_primitive_type(ty)
