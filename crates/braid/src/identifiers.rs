@@ -690,6 +690,9 @@ pub struct Identifiers {
     /// Per type name and function the set declares in the type's impls: the argument counts a path call
     /// (`Type::f(..)`, `self` counted) takes. Judged even where the name is also std's (`new`, `from`).
     owned_arities: BTreeMap<(String, String), BTreeSet<usize>>,
+    /// Per type name and method the set declares in the type's impls: its return type as written (`None` where
+    /// two declarations disagree); what `x.f().` is a member of.
+    returns: BTreeMap<(String, String), Option<String>>,
     universal: BTreeSet<String>,
     /// The capitalized names the set and the source write (declared, imported or used anywhere): a std type
     /// outside the prelude is in scope only where the crate names it (`use std::collections::HashMap`).
@@ -738,6 +741,7 @@ impl Identifiers {
                 .iter()
                 .map(|&(ty, f, n)| ((ty.to_owned(), f.to_owned()), BTreeSet::from([n])))
                 .collect(),
+            returns: BTreeMap::new(),
             universal: UNIVERSAL_MEMBERS.split_whitespace().map(str::to_owned).collect(),
             project: BTreeSet::new(),
             set_traits: BTreeSet::new(),
@@ -793,6 +797,15 @@ impl Identifiers {
                         ids.type_methods.entry(base_type(&owner.name)).or_default().insert(sig.name.clone());
                         if owner.kind == OwnerKind::Impl {
                             ids.owned_arities.entry((base_type(&owner.name), sig.name.clone())).or_default().insert(n);
+                            let ret = sig.returns.as_deref().map(str::trim).unwrap_or("()").to_owned();
+                            ids.returns
+                                .entry((base_type(&owner.name), sig.name.clone()))
+                                .and_modify(|known| {
+                                    if known.as_ref() != Some(&ret) {
+                                        *known = None;
+                                    }
+                                })
+                                .or_insert(Some(ret));
                         }
                         if owner.kind == OwnerKind::Trait {
                             ids.trait_methods.insert(sig.name.clone());
@@ -1195,6 +1208,12 @@ impl Identifiers {
             return None;
         }
         self.param_types.get(&(dot, name.to_owned()))?.as_deref()
+    }
+
+    /// The return type of the method `name` the set declares in `ty`'s impls (as written; `Self` stands for `ty`),
+    /// when every declaration agrees.
+    pub(crate) fn return_of(&self, ty: &str, name: &str) -> Option<&str> {
+        self.returns.get(&(base_type(ty), name.to_owned()))?.as_deref()
     }
 
     /// The argument counts a path call `ty::name(..)` takes, when the set declares `name` in `ty`'s impls.

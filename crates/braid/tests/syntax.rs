@@ -823,6 +823,52 @@ fn a_function_value_is_called() {
     assert_eq!(ok(&makes, "Stock::new }"), None, "a function that returns a function");
 }
 
+/// A method's result is typed by its declared return type: after `self.shelf().` only `Shelf`'s members (and
+/// what every type has) pass, `Self::fresh().` is a `Stock`, `self.shelf().label.` a `String`.
+#[test]
+fn method_results_are_typed_by_their_declaration() {
+    let mut set = stock_set();
+    let shelf = ananke_core::TypeShape {
+        name: "Shelf".into(),
+        kind: ananke_core::TypeShapeKind::Struct,
+        members: vec![ananke_core::Member {
+            name: "label".into(),
+            kind: ananke_core::MemberKind::Field,
+            ty: Some("String".into()),
+        }],
+        ..Default::default()
+    };
+    set.insert(user(Rule::TypeShape(shelf)));
+    let method = |owner: &str, name: &str, returns: &str| {
+        let sig = ananke_core::Signature {
+            name: name.into(),
+            owner: Some(ananke_core::Owner {
+                kind: ananke_core::OwnerKind::Impl,
+                name: owner.into(),
+                trait_name: None,
+            }),
+            params: vec![ananke_core::Param { name: "self".into(), ty: "&self".into() }],
+            returns: Some(returns.into()),
+            ..Default::default()
+        };
+        user(Rule::Signature(sig))
+    };
+    set.insert(method("Stock", "shelf", "&Shelf"));
+    set.insert(method("Stock", "fresh", "Self"));
+    set.insert(method("Shelf", "width", "u32"));
+    let checker = stock_method_checker("fn advance(&mut self, units: u32) -> u32", &set);
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert_eq!(ok(&checker, "self.shelf().width()"), None);
+    assert!(ok(&checker, "self.shelf().restock(units)").is_some(), "`restock` is Stock's, not Shelf's");
+    assert!(ok(&checker, "self.shelf()\n    .items").is_some(), "nor a field of Shelf's");
+    assert_eq!(ok(&checker, "self.shelf().clone()"), None, "what every type has");
+    assert_eq!(ok(&checker, "self.shelf().label.len() as u32"), None, "a field's type: String");
+    assert!(ok(&checker, "self.shelf().label.width()").is_some(), "a String has no `width`");
+    assert_eq!(ok(&checker, "Self::fresh(self).shelf().width()"), None, "`Self` is the owner");
+    assert!(ok(&checker, "Self::fresh(self).width()").is_some());
+    assert_eq!(ok(&checker, "self.items.len() as u32"), None, "fields as before");
+}
+
 /// `Type::f(..)` takes the arguments the set declares for that type's `f`, std names (`new`) included; std's
 /// `Option`, `Result` and integers have no `new`, behind std modules too (`io::Result::`); `self::` names no std item.
 #[test]

@@ -2094,34 +2094,69 @@ impl SyntaxEngine {
             .then(|| format!("`{name}` is a method of `{ty}`, not a field: call it (`.{name}(..)`)"))
     }
 
-    /// The type of the receiver of a member access, `before` ending with its `.`: a parameter (or `self`) not
-    /// shadowed by a local, or a named field of `self` whose type the set describes (`self.items.`). `None`
-    /// otherwise (a call's result, a local, an index: not tracked).
+    /// The type of the receiver of a member access, `before` ending with its `.`: see [`Self::expr_type`].
     fn receiver_type(&self, idl: &IdLayer, before: &[u8]) -> Option<String> {
         let recv_end = before.len().checked_sub(1).filter(|&e| before[e] == b'.')?;
-        let recv = trailing_ident(&before[..recv_end]);
+        if before[..recv_end].ends_with(b".") {
+            return None;
+        }
+        self.expr_type(idl, &before[..recv_end], 0)
+    }
+
+    /// The type of the expression `text` ends with, when it is one of: a parameter (or `self`) not shadowed by a
+    /// local; a named field of a typed expression whose type the set describes (`self.items`); a call of a method
+    /// the set declares for a typed expression's type (`self.cursor()`) or by path (`Type::f(..)`, `Self::f(..)`),
+    /// typed by its declared return type (`Self` being the owner). `None` otherwise (a local, an index, a
+    /// function's result, std's methods: not tracked).
+    fn expr_type(&self, idl: &IdLayer, text: &[u8], depth: u32) -> Option<String> {
+        let text = text.trim_ascii_end();
+        if depth > 6 {
+            return None;
+        }
+        if text.last() == Some(&b')') {
+            let open = matching_open(&text[..text.len() - 1])?;
+            let callee = trailing_ident(&text[..open]);
+            if callee.is_empty() {
+                return None;
+            }
+            let head = text[..open - callee.len()].trim_ascii_end();
+            let owner = if let Some(recv) = head.strip_suffix(b".") {
+                if recv.ends_with(b".") {
+                    return None;
+                }
+                self.expr_type(idl, recv, depth + 1)?
+            } else if let Some(path) = head.strip_suffix(b"::") {
+                let ty = trailing_ident(path);
+                match ty {
+                    "Self" => self.self_type.clone()?,
+                    _ if ty.starts_with(|c: char| c.is_ascii_uppercase()) => ty.to_owned(),
+                    _ => return None,
+                }
+            } else {
+                return None;
+            };
+            let ret = idl.ids.return_of(&owner, callee)?;
+            return Some(if crate::identifiers::base_type(ret) == "Self" { owner } else { ret.to_owned() });
+        }
+        let recv = trailing_ident(text);
         if recv.is_empty() || recv.as_bytes()[0].is_ascii_digit() {
             return None;
         }
-        let head = &before[..recv_end - recv.len()];
-        let in_scope = self.in_scope();
-        let param_type = |name: &str| {
-            idl.params.iter().find(|(n, _)| n == name).filter(|_| !in_scope.contains(&name)).map(|(_, ty)| ty.clone())
-        };
+        let head = text[..text.len() - recv.len()].trim_ascii_end();
         match head.last() {
-            Some(b'.') => {
-                // `owner.recv.`: a field of a parameter whose type the set describes.
-                let owner = trailing_ident(&head[..head.len() - 1]);
-                let simple = !owner.is_empty()
-                    && head[..head.len() - 1 - owner.len()].last().is_none_or(|&b| b != b'.' && b != b':');
-                if !simple {
-                    return None;
-                }
-                let owner_ty = param_type(owner)?;
+            Some(b'.') if !head.ends_with(b"..") => {
+                let owner_ty = self.expr_type(idl, &head[..head.len() - 1], depth + 1)?;
                 idl.ids.field_type(&owner_ty, recv).map(str::to_owned)
             }
-            Some(b':') => None,
-            _ => param_type(recv),
+            Some(b'.' | b':') => None,
+            _ => {
+                let in_scope = self.in_scope();
+                idl.params
+                    .iter()
+                    .find(|(n, _)| n == recv)
+                    .filter(|_| !in_scope.contains(&recv))
+                    .map(|(_, ty)| ty.clone())
+            }
         }
     }
 
