@@ -797,7 +797,7 @@ impl Identifiers {
                         ids.type_methods.entry(base_type(&owner.name)).or_default().insert(sig.name.clone());
                         if owner.kind == OwnerKind::Impl {
                             ids.owned_arities.entry((base_type(&owner.name), sig.name.clone())).or_default().insert(n);
-                            let ret = sig.returns.as_deref().map(str::trim).unwrap_or("()").to_owned();
+                            let ret = sig.returns.as_deref().map_or("()", str::trim).to_owned();
                             ids.returns
                                 .entry((base_type(&owner.name), sig.name.clone()))
                                 .and_modify(|known| {

@@ -792,6 +792,10 @@ fn references_are_passed_as_the_callee_declares() {
     assert!(ok(&checker, "self.refill(stock, // units\n &count").is_some(), "a comment is skipped");
     assert_eq!(ok(&checker, "self.refill(stock, *count.max(&1));"), None);
     assert!(ok(&checker, "stock.restock(byte, // the byte\n);").unwrap().contains("takes a `u32`"));
+    let why = ok(&checker, "stock.restock(count, // then\n ||").expect("a closure after all the arguments");
+    assert!(why.contains("at most 1"), "{why}");
+    assert_eq!(ok(&checker, "stock.restock(count.max(1) || 2"), None, "`||` may be an or");
+    assert_eq!(ok(&checker, "stock.restock(self.items.iter().map(|a, b| 1).count() as u32);"), None);
 }
 
 /// std's collections are types, no values: `Vec<u8>>()` in an expression (a comparison, E0423) is refused at the
@@ -867,6 +871,24 @@ fn method_results_are_typed_by_their_declaration() {
     assert_eq!(ok(&checker, "Self::fresh(self).shelf().width()"), None, "`Self` is the owner");
     assert!(ok(&checker, "Self::fresh(self).width()").is_some());
     assert_eq!(ok(&checker, "self.items.len() as u32"), None, "fields as before");
+}
+
+/// A parameter that is a reference is no owned value: `return self;` in `fn f(&self) -> String` is E0308, refused
+/// at the `;` (`return self.to_string();` passes), and so is `label` at the body's end where `label: &str`.
+#[test]
+fn a_reference_is_not_returned_as_an_owned_value() {
+    let checker = stock_method_checker("fn name(&self, label: &str, units: u32) -> String", &stock_set());
+    let ok = |c: &Checker, s: &str| c.vet_bytes(s.as_bytes()).map(|v| v.message);
+    assert!(ok(&checker, "return self;").unwrap().contains("is a reference"));
+    assert_eq!(ok(&checker, "return self.items.join(label);"), None);
+    assert!(ok(&checker, "if units > 1 { return label; }").is_some());
+    assert!(ok(&checker, "label\n}").is_some(), "the body's last expression");
+    assert_eq!(ok(&checker, "label.to_owned()\n}"), None);
+    assert_eq!(ok(&checker, "let label = label.to_owned(); label }"), None, "a local shadows it");
+    let generic = stock_method_checker("fn name<'a>(&'a self, label: &'a str) -> &'a str", &stock_set());
+    assert_eq!(ok(&generic, "return label;"), None, "a reference returned as one");
+    let owned = stock_method_checker("fn name(self) -> Self", &stock_set());
+    assert_eq!(ok(&owned, "return self;"), None, "`self` by value");
 }
 
 /// `Type::f(..)` takes the arguments the set declares for that type's `f`, std names (`new`) included; std's

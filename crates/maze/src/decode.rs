@@ -223,23 +223,22 @@ pub(crate) fn run(
                     match sampler.sample(&logits) {
                         Some(next) if redraws < MAX_REDRAWS => token = next,
                         _ => {
-                            match best_vetted(&logits, c, vocab) {
-                                Some(best) => token = best,
-                                None => {
-                                    let back = Backtrack {
-                                        marks: &mut marks,
-                                        left: &mut backtracks_left,
-                                        trace: trace.then_some(vocab),
-                                    };
-                                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
-                                        step.mask += t.elapsed();
-                                        record(&mut timings, step);
-                                        continue 'steps;
-                                    }
-                                    timings.redraw_fallbacks += 1;
-                                    vetoed = true;
-                                    token = first;
+                            if let Some(best) = best_vetted(&logits, c, vocab) {
+                                token = best;
+                            } else {
+                                let back = Backtrack {
+                                    marks: &mut marks,
+                                    left: &mut backtracks_left,
+                                    trace: trace.then_some(vocab),
+                                };
+                                if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                                    step.mask += t.elapsed();
+                                    record(&mut timings, step);
+                                    continue 'steps;
                                 }
+                                timings.redraw_fallbacks += 1;
+                                vetoed = true;
+                                token = first;
                             }
                             break;
                         }
@@ -308,7 +307,7 @@ pub(crate) fn run(
     if out.cancelled && out.emitted < out.tokens.len() {
         // The caller stopped before the last tokens reached it: the output (and the constraint) end where it
         // stopped.
-        if let Some(c) = constraint.as_deref_mut() {
+        if let Some(c) = constraint {
             c.rollback(out.tokens.len() - out.emitted)
                 .map_err(|source| Error::Constraint { step: out.emitted, source })?;
         }
@@ -906,7 +905,7 @@ mod tests {
         fn is_accepting(&self) -> bool {
             self.committed == [12, 13]
         }
-        fn vet(&mut self, token: u32) -> bool {
+        fn vet(&mut self, _token: u32) -> bool {
             !(self.vet_dead && self.committed == [11])
         }
         fn rollback(&mut self, n: usize) -> Result<(), BoxError> {
@@ -954,7 +953,6 @@ mod tests {
 
     #[test]
     fn the_way_back_is_bounded_and_a_cancelled_output_ends_where_the_caller_stopped() {
-        let v = vocab();
         // Every first token leads nowhere: each is tried, then there is nowhere left to go back to.
         struct Hopeless(Vec<u32>, Vec<u32>);
         impl TokenConstraint for Hopeless {
@@ -974,6 +972,7 @@ mod tests {
                 Ok(())
             }
         }
+        let v = vocab();
         let mut m = rewindable();
         let err = run(&mut m, &input(&[11], 8, &v), Some(&mut Hopeless(Vec::new(), Vec::new())), &mut no_events());
         assert!(matches!(err, Err(Error::DeadEnd { step: 1 })), "{err:?}");

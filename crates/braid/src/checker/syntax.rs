@@ -1491,11 +1491,27 @@ impl SyntaxEngine {
             if (base..body.len()).any(|k| body[k] == b';' && super::tail::bare_return(&body[..k])) {
                 return Some("`return;` in a function that returns a value: return the value (E0069)".to_owned());
             }
+            for k in (base..body.len()).filter(|&k| body[k] == b';') {
+                let text = body[..k].trim_ascii_end();
+                let name = trailing_ident(text);
+                let before = text[..text.len() - name.len()].trim_ascii_end();
+                if !name.is_empty()
+                    && trailing_ident(before) == "return"
+                    && let Some(why) = self.reference_returned(idl, name, &fresh)
+                {
+                    return Some(why);
+                }
+            }
         }
         if idl.returns_value && self.done(&p) {
             let body = String::from_utf8_lossy(body());
-            if let Some(why) = crate::identifiers::missing_value(&body).or_else(|| self.uncalled_value(idl, &body)) {
-                return Some(why);
+            let why =
+                crate::identifiers::missing_value(&body).or_else(|| self.uncalled_value(idl, &body)).or_else(|| {
+                    let tail = crate::identifiers::tail_expression(&body)?;
+                    self.reference_returned(idl, tail.trim(), &fresh)
+                });
+            if why.is_some() {
+                return why;
             }
         }
         // A name still being written must be able to become a known one.
@@ -1708,7 +1724,15 @@ impl SyntaxEngine {
             if let Some(why) = self.wrong_argument_type(idl, joined, open, args, fresh) {
                 return Some(why);
             }
-            let Some((callee, allowed)) = self.call_arities(idl, joined, open, args, fresh) else { continue };
+            let Some((callee, allowed)) = self.call_arities(idl, joined, open, fresh) else { continue };
+            if args.contains(&b'|') {
+                // A closure's parameters hold commas: only too many arguments before it are judged.
+                let (n, most) = (min_args(args), allowed.last().copied().unwrap_or(0));
+                if n > most {
+                    return Some(format!("`{callee}` takes at most {most} argument(s), not {n} or more"));
+                }
+                continue;
+            }
             let n = count_args(args);
             if !allowed.contains(&n) {
                 let want: Vec<String> = allowed.iter().map(usize::to_string).collect();
@@ -1828,12 +1852,12 @@ impl SyntaxEngine {
         while let Some(open) = open_paren(&joined[..end]) {
             end = open;
             let args = &joined[open + 1..];
-            let Some((callee, allowed)) = self.call_arities(idl, joined, open, args, fresh) else { continue };
+            let Some((callee, allowed)) = self.call_arities(idl, joined, open, fresh) else { continue };
             let Some(&most) = allowed.last() else { continue };
             // Only the new bytes are judged: a call already past its count (a forced close) is not held
             // against them.
-            let before = count_args(&joined[open + 1..from.max(open + 1)]);
-            if count_args(args) > most && before <= most {
+            let before = min_args(&joined[open + 1..from.max(open + 1)]);
+            if min_args(args) > most && before <= most {
                 return Some(format!("`{callee}` takes at most {most} argument(s)"));
             }
         }
@@ -1953,12 +1977,8 @@ impl SyntaxEngine {
         idl: &'i IdLayer,
         joined: &'j [u8],
         open: usize,
-        args: &[u8],
         fresh: &[&str],
     ) -> Option<(&'j str, &'i std::collections::BTreeSet<usize>)> {
-        if args.contains(&b'|') {
-            return None;
-        }
         let callee = trailing_ident(&joined[..open]);
         if callee.is_empty()
             || fresh.contains(&callee)
@@ -2027,6 +2047,38 @@ impl SyntaxEngine {
             return Some(format!("`{name}` is a function, not a macro: `{name}(..)`"));
         }
         None
+    }
+
+    /// Why the parameter `name`, returned as it is (`return self;`, or the body's last expression), cannot be the
+    /// function's value: it is a reference (`&self`, `x: &str`) and the function returns an owned type that is
+    /// none (`String`, `Vec<_>`, `Option<_>`, `Self`, numbers, a struct or enum the set declares: E0308, no
+    /// coercion makes one of a reference). Generics, `impl Trait`, aliases and references are not judged.
+    fn reference_returned(&self, idl: &IdLayer, name: &str, fresh: &[&str]) -> Option<String> {
+        if fresh.contains(&name) || self.locals.iter().any(|(_, l)| l == name) {
+            return None;
+        }
+        let header = String::from_utf8_lossy(&self.shared.header);
+        let is_ref = if name == "self" {
+            let params = &header[header.find('(')? + 1..];
+            params.trim_start().starts_with('&') && crate::identifiers::words(params).next() == Some("self")
+        } else {
+            idl.params.iter().any(|(n, ty)| n == name && ty.trim_start().starts_with('&'))
+        };
+        if !is_ref {
+            return None;
+        }
+        let ty = crate::identifiers::return_type(&header)?;
+        if ty.starts_with('&') || ty.contains("impl") || ty.contains("dyn") {
+            return None;
+        }
+        let base = crate::identifiers::base_type(ty);
+        let owned = match base.as_str() {
+            "Self" => self.self_type.as_deref().is_some_and(|st| !st.trim_start().starts_with('&')),
+            "String" | "Vec" | "Option" | "Result" | "Box" | "PathBuf" | "HashMap" | "HashSet" | "BTreeMap"
+            | "BTreeSet" | "VecDeque" | "Rc" | "Arc" => true,
+            b => is_scalar(b) || idl.ids.is_nominal(b) && !idl.generics.iter().any(|g| g == b),
+        };
+        owned.then(|| format!("`{name}` is a reference, and the function returns a `{ty}`: convert it"))
     }
 
     /// Why the value a complete fn body ends with is a function not called (`self::Buffer::new` where the
@@ -2903,6 +2955,20 @@ fn split_args(args: &[u8]) -> Vec<&[u8]> {
         pieces.push(&args[start..]);
     }
     pieces
+}
+
+/// At least how many arguments are between a call's parentheses: [`count_args`] when they hold no closure, else
+/// those before the first `|` (a closure's parameters hold commas), and the closure itself when a `,` or the
+/// call's `(` comes right before it (`f(a, |x| ..)` has two; `f(a || b)` at least one).
+fn min_args(args: &[u8]) -> usize {
+    let Some(bar) = args.iter().position(|&b| b == b'|') else { return count_args(args) };
+    let prefix = &args[..bar];
+    if prefix.iter().any(|b| matches!(b, b'"' | b'\'')) {
+        return count_args(prefix);
+    }
+    let code = crate::identifiers::strip_comments(&String::from_utf8_lossy(prefix));
+    let code = code.trim();
+    count_args(prefix) + usize::from(code.is_empty() || code.ends_with(','))
 }
 
 /// The number of arguments between a call's parentheses (top-level commas; a trailing comma adds none; commas
