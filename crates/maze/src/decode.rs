@@ -64,7 +64,13 @@ pub(crate) struct LoopOutput {
 const MAX_REDRAWS: u32 = 32;
 
 /// How many of the latest sampled steps the loop can go back to (see [`Mark`]).
-const BACKTRACK_WINDOW: usize = 8;
+const BACKTRACK_WINDOW: usize = 16;
+
+/// After how many sampled steps in a row that could only write whitespace (the vetting refused every other draw)
+/// the loop takes the draft for stuck and goes back to where the word before that whitespace started, banning
+/// its first token there: a name whose every continuation is refused (`self.f` in `f`, whose call would recurse)
+/// would otherwise be followed by whitespace to the end of the budget.
+const STUCK_AFTER: u32 = 2;
 
 /// How many times one generation may go back.
 const MAX_BACKTRACKS: u32 = 16;
@@ -118,6 +124,8 @@ pub(crate) fn run(
         if input.max_tokens <= context - pos { FinishReason::MaxTokens } else { FinishReason::ContextFull };
     let mut marks: VecDeque<Mark> = VecDeque::new();
     let mut backtracks_left = if constraint.is_some() { MAX_BACKTRACKS } else { 0 };
+    // Sampled steps in a row that took whitespace after the vetting refused the model's choices.
+    let mut stuck = 0u32;
 
     let finish = 'steps: loop {
         if out.tokens.len() >= budget {
@@ -167,8 +175,13 @@ pub(crate) fn run(
                         break FinishReason::Accepted;
                     }
                     MaskVerdict::Empty => {
-                        let back =
-                            Backtrack { marks: &mut marks, left: &mut backtracks_left, trace: trace.then_some(vocab) };
+                        let back = Backtrack {
+                            marks: &mut marks,
+                            left: &mut backtracks_left,
+                            vocab,
+                            trace,
+                            to_word_start: false,
+                        };
                         if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                             record(&mut timings, step);
                             continue 'steps;
@@ -194,7 +207,7 @@ pub(crate) fn run(
                 if let Some(c) = constraint.as_deref_mut() {
                     // Every allowed token was tried here already (see `Mark::banned`): further back.
                     let back =
-                        Backtrack { marks: &mut marks, left: &mut backtracks_left, trace: trace.then_some(vocab) };
+                        Backtrack { marks: &mut marks, left: &mut backtracks_left, vocab, trace, to_word_start: false };
                     if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                         record(&mut timings, step);
                         continue 'steps;
@@ -229,7 +242,9 @@ pub(crate) fn run(
                                 let back = Backtrack {
                                     marks: &mut marks,
                                     left: &mut backtracks_left,
-                                    trace: trace.then_some(vocab),
+                                    vocab,
+                                    trace,
+                                    to_word_start: false,
                                 };
                                 if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                                     step.mask += t.elapsed();
@@ -242,6 +257,23 @@ pub(crate) fn run(
                             }
                             break;
                         }
+                    }
+                }
+                // Whitespace is what a draft with no way on can always write: taken after refusals twice in a
+                // row, it is a dead end too.
+                if redraws > 0 && vocab.token_bytes(token).iter().all(u8::is_ascii_whitespace) {
+                    stuck += 1;
+                } else {
+                    stuck = 0;
+                }
+                if stuck >= STUCK_AFTER {
+                    let back =
+                        Backtrack { marks: &mut marks, left: &mut backtracks_left, vocab, trace, to_word_start: true };
+                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                        stuck = 0;
+                        step.mask += t.elapsed();
+                        record(&mut timings, step);
+                        continue 'steps;
                     }
                 }
                 if trace && redraws > 0 {
@@ -357,8 +389,11 @@ impl Output {
 struct Backtrack<'m> {
     marks: &'m mut VecDeque<Mark>,
     left: &'m mut u32,
-    /// The vocabulary, when `ANANKE_TRACE` asks for the tokens taken back.
-    trace: Option<&'m Vocabulary>,
+    vocab: &'m Vocabulary,
+    /// `ANANKE_TRACE`: print the tokens taken back.
+    trace: bool,
+    /// Go back to where the word before the last whitespace started (see [`STUCK_AFTER`]), not one step.
+    to_word_start: bool,
 }
 
 impl Backtrack<'_> {
@@ -377,6 +412,22 @@ impl Backtrack<'_> {
         while self.marks.back().is_some_and(|m| m.at >= now) {
             self.marks.pop_back();
         }
+        if self.to_word_start {
+            let ident = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
+            let bytes = |at: usize| self.vocab.token_bytes(out.tokens[at]);
+            let mut seen_word = false;
+            while self.marks.len() > 1 {
+                let at = self.marks.back().map_or(0, |m| m.at);
+                let space = bytes(at).iter().all(u8::is_ascii_whitespace);
+                let continues = at > 0 && ident(bytes(at).first()) && ident(bytes(at - 1).last());
+                if space && !seen_word || continues {
+                    seen_word |= !space;
+                    self.marks.pop_back();
+                } else {
+                    break;
+                }
+            }
+        }
         let Some(mark) = self.marks.back_mut() else { return Ok(false) };
         if *self.left == 0 || mark.at < out.emitted {
             return Ok(false);
@@ -391,8 +442,9 @@ impl Backtrack<'_> {
         timings.backtracks += 1;
         let undone = out.tokens[mark.at];
         mark.banned.push(undone);
-        if let Some(vocab) = self.trace {
-            let bytes: Vec<u8> = out.tokens[mark.at..].iter().flat_map(|&t| vocab.token_bytes(t).to_vec()).collect();
+        if self.trace {
+            let bytes: Vec<u8> =
+                out.tokens[mark.at..].iter().flat_map(|&t| self.vocab.token_bytes(t).to_vec()).collect();
             let bytes = String::from_utf8_lossy(&bytes);
             eprintln!("trace {:>4} back   {} token(s) taken back: {bytes:?}", mark.at, now - mark.at);
         }
