@@ -1036,4 +1036,57 @@ mod tests {
         assert_eq!((out.tokens.as_slice(), out.finish), (&[12][..], FinishReason::Cancelled));
         assert_eq!(trap.committed, [12], "the constraint ends where the output does");
     }
+    #[test]
+    fn a_draft_that_can_only_write_whitespace_goes_back_to_the_start_of_its_last_word() {
+        // Token 1 is a space here. `a` then `c` make a word whose every continuation (`d`) the vetting refuses:
+        // twice a space instead, then back to the word's start, where `b` is drawn.
+        let mut v = vocab();
+        v.tokens[1] = b" ".to_vec();
+        struct Sticky(Vec<u32>, Vec<u32>);
+        impl TokenConstraint for Sticky {
+            fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
+                let allowed: &[u32] = match self.0.as_slice() {
+                    [] => &[11, 12],
+                    [11] => &[13],
+                    [11, 13, ..] => &[1, 14],
+                    _ => &[0],
+                };
+                self.1 = vec![0; 2];
+                for &t in allowed {
+                    self.1[(t / 32) as usize] |= 1 << (t % 32);
+                }
+                Ok(&self.1)
+            }
+            fn commit(&mut self, token: u32) -> Result<(), BoxError> {
+                self.0.push(token);
+                Ok(())
+            }
+            fn is_accepting(&self) -> bool {
+                self.0 == [12]
+            }
+            fn vet(&mut self, token: u32) -> bool {
+                token != 14
+            }
+            fn rollback(&mut self, n: usize) -> Result<(), BoxError> {
+                self.0.truncate(self.0.len() - n);
+                Ok(())
+            }
+        }
+        let mut sticky = Sticky(Vec::new(), Vec::new());
+        let mut seen = Vec::new();
+        let mut on = |e: &TokenEvent<'_>| {
+            seen.push(e.token.unwrap());
+            ControlFlow::Continue(())
+        };
+        let out = run(&mut rewindable(), &input(&[11], 12, &v), Some(&mut sticky), &mut on).unwrap();
+        assert_eq!(out.tokens, [12]);
+        assert_eq!(seen, [12]);
+        assert_eq!(out.timings.backtracks, 1, "one way back, over the spaces and the whole word");
+        assert_eq!(sticky.0, [12]);
+
+        // Without a way back, the spaces run on.
+        let mut sticky = Sticky(Vec::new(), Vec::new());
+        let out = run(&mut model(), &input(&[11], 6, &v), Some(&mut sticky), &mut no_events()).unwrap();
+        assert_eq!(out.tokens, [11, 13, 1, 1, 1, 1]);
+    }
 }

@@ -114,6 +114,16 @@ pub enum Repair {
         /// Their nucleus.
         top_p: f32,
     },
+    /// Like [`Repair::Resample`] for the even-numbered repairs; the odd-numbered ones (1, 3, 5...) decode with the
+    /// task's own (greedy) sampling from another first token of the body: the 2nd, 3rd, 4th... most likely one
+    /// the constraints allow. A small model's greedy drafts are its best, and the first token sets the body's
+    /// shape (`let`, `match`, `self`, `if`): a few greedy drafts of other shapes besides the resampled ones.
+    Branch {
+        /// The temperature of the resampled repairs (when the first attempt is greedy).
+        temperature: f32,
+        /// Their nucleus.
+        top_p: f32,
+    },
     /// Each repair revises the last draft with the task's sampling: the problems as notes in the prompt, and the
     /// draft resumed where a [`Verify`] check located the first problem (its code before that kept, what it wrote
     /// there refused).
@@ -404,7 +414,7 @@ impl Pipeline {
                     && let Some(ids) = &task.identifiers
                 {
                     c.set_identifiers(Arc::clone(ids));
-                    if matches!(task.repair, Repair::Resample { .. }) && !missing.is_empty() {
+                    if matches!(task.repair, Repair::Resample { .. } | Repair::Branch { .. }) && !missing.is_empty() {
                         c.refuse_names(&missing);
                     }
                 }
@@ -426,12 +436,17 @@ impl Pipeline {
                 _ => 0,
             };
             let mut sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
-            if let Repair::Resample { temperature, top_p } = task.repair
-                && n > 0
-                && sampling.is_greedy()
-            {
-                sampling.temperature = temperature;
-                sampling.top_p = top_p;
+            // With `Branch`, how many of the likeliest first tokens this draft passes over.
+            let mut skip_first = 0;
+            match task.repair {
+                Repair::Branch { .. } if n % 2 == 1 && sampling.is_greedy() => skip_first = n.div_ceil(2),
+                Repair::Resample { temperature, top_p } | Repair::Branch { temperature, top_p }
+                    if n > 0 && sampling.is_greedy() =>
+                {
+                    sampling.temperature = temperature;
+                    sampling.top_p = top_p;
+                }
+                _ => {}
             }
             let mut request_prompt = prompt.clone();
             if let (Some(text), Prompt::Text(p)) = (&resumed, &mut request_prompt) {
@@ -457,7 +472,11 @@ impl Pipeline {
             if let (Some(h), Prompt::Text(p)) = (&header, &mut request.prompt) {
                 p.push_str(h);
             }
-            let constraint: Option<&mut dyn TokenConstraint> = checker.as_mut().map(|c| c as &mut dyn TokenConstraint);
+            let vocab = backend.vocabulary().cloned();
+            let skip = if vocab.is_some() { skip_first } else { 0 };
+            let mut branched =
+                checker.as_mut().map(|c| OtherFirst { inner: c, vocab, skip, passed: Vec::new(), open: true });
+            let constraint: Option<&mut dyn TokenConstraint> = branched.as_mut().map(|c| c as &mut dyn TokenConstraint);
             let mut text = if header.is_some() { "{".to_owned() } else { String::new() };
             let mut body_end = None;
             let mut watch = |event: &TokenEvent<'_>| {
@@ -855,9 +874,95 @@ fn balanced_body_end(text: &str) -> Option<usize> {
     None
 }
 
+/// A constraint that, at the body's first sampled token that is not whitespace, refuses the `skip` likeliest
+/// tokens the inner constraint accepts there (see [`Repair::Branch`]): the loop draws again without each, so a
+/// greedy draft starts with the `skip + 1`-th. Everything else is the inner constraint's.
+struct OtherFirst<'c, C: TokenConstraint + ?Sized> {
+    inner: &'c mut C,
+    /// The backend's vocabulary (without one, `skip` is 0).
+    vocab: Option<Arc<crate::vocab::Vocabulary>>,
+    skip: u32,
+    /// The first tokens refused so far.
+    passed: Vec<u32>,
+    /// Whether the first token that is not whitespace is still to come.
+    open: bool,
+}
+
+impl<C: TokenConstraint + ?Sized> OtherFirst<'_, C> {
+    fn blank(&self, token: u32) -> bool {
+        self.vocab.as_ref().is_some_and(|v| v.token_bytes(token).iter().all(u8::is_ascii_whitespace))
+    }
+}
+
+impl<C: TokenConstraint + ?Sized> TokenConstraint for OtherFirst<'_, C> {
+    fn compute_mask(&mut self) -> std::result::Result<&[u32], crate::error::BoxError> {
+        TokenConstraint::compute_mask(self.inner)
+    }
+
+    fn commit(&mut self, token: u32) -> std::result::Result<(), crate::error::BoxError> {
+        // The header is forced (never vetted): the first sampled token comes after a vetting.
+        if self.open && !self.passed.is_empty() && !self.blank(token) {
+            self.open = false;
+        }
+        TokenConstraint::commit(self.inner, token)
+    }
+
+    fn is_accepting(&self) -> bool {
+        TokenConstraint::is_accepting(self.inner)
+    }
+
+    fn forced_tokens(&mut self) -> std::result::Result<Vec<u32>, crate::error::BoxError> {
+        TokenConstraint::forced_tokens(self.inner)
+    }
+
+    fn vet(&mut self, token: u32) -> bool {
+        if !TokenConstraint::vet(self.inner, token) {
+            return false;
+        }
+        if !self.open || self.skip == 0 || self.blank(token) {
+            return true;
+        }
+        if self.passed.len() < self.skip as usize {
+            if !self.passed.contains(&token) {
+                self.passed.push(token);
+            }
+            return false;
+        }
+        !self.passed.contains(&token)
+    }
+
+    fn explain(&mut self, token: u32) -> Option<String> {
+        TokenConstraint::explain(self.inner, token)
+    }
+
+    fn rollback(&mut self, n: usize) -> std::result::Result<(), crate::error::BoxError> {
+        TokenConstraint::rollback(self.inner, n)
+    }
+}
+
 #[cfg(test)]
 mod body_end_tests {
-    use super::balanced_body_end;
+    use std::sync::Arc;
+
+    use super::{OtherFirst, balanced_body_end};
+    use crate::constraint::TokenConstraint;
+
+    #[test]
+    fn a_branch_passes_over_the_likeliest_first_tokens_and_then_nothing() {
+        let tokens = ["<eos>", " \n", "a", "b", "c"].iter().map(|t| t.as_bytes().to_vec()).collect();
+        let vocab = crate::vocab::Vocabulary { name: "t".into(), tokens, eos: vec![0], bos: None, special: vec![0] };
+        let mut inner = crate::constraint::AllowAll::new(5);
+        let mut first =
+            OtherFirst { inner: &mut inner, vocab: Some(Arc::new(vocab)), skip: 2, passed: Vec::new(), open: true };
+        first.commit(2).unwrap(); // a forced header token: never vetted
+        assert!(first.vet(1), "whitespace is no first token");
+        assert!(!first.vet(2) && !first.vet(3), "the two likeliest are passed over");
+        assert!(first.vet(4) && !first.vet(2));
+        first.commit(4).unwrap();
+        assert!(first.vet(2) && first.vet(3), "after the first token, everything the inner constraint takes");
+        let mut none = OtherFirst { inner: &mut inner, vocab: None, skip: 0, passed: Vec::new(), open: true };
+        assert!(none.vet(2));
+    }
 
     #[test]
     fn bodies_end_where_their_braces_balance() {

@@ -88,10 +88,11 @@ pub struct ModelArgs {
     /// Attempts after the first when the output breaks a checked constraint.
     #[arg(long, default_value_t = 2)]
     pub max_repairs: u32,
-    /// How repairs are drawn: `resample` draws a new candidate from the original prompt each time (at
+    /// How repairs are drawn: `branch` alternates greedy drafts from the 2nd, 3rd... most likely first token of
+    /// the body with resampled ones; `resample` draws a new candidate from the original prompt each time (at
     /// `--repair-temperature`, nucleus 0.95, seed plus the attempt's number); `revise` rewrites the last draft
     /// with its problems as notes in the prompt, resuming where `--verify` located the first one.
-    #[arg(long, value_enum, default_value = "resample")]
+    #[arg(long, value_enum, default_value = "branch")]
     pub repair: RepairKind,
     /// The temperature of resampled repairs when decoding is greedy (`--temperature 0`).
     #[arg(long, default_value_t = 0.5)]
@@ -101,6 +102,8 @@ pub struct ModelArgs {
 /// How repair attempts are drawn (see `ModelArgs::repair`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RepairKind {
+    /// Greedy drafts from other first tokens, alternating with new draws.
+    Branch,
     /// A new draw from the original prompt each time.
     Resample,
     /// A revision of the last draft, with its problems in the prompt.
@@ -145,6 +148,7 @@ impl ModelArgs {
             RepairKind::Resample => {
                 ananke::maze::Repair::Resample { temperature: self.repair_temperature, top_p: 0.95 }
             }
+            RepairKind::Branch => ananke::maze::Repair::Branch { temperature: self.repair_temperature, top_p: 0.95 },
             RepairKind::Revise => ananke::maze::Repair::Revise,
         }
     }
