@@ -1,10 +1,9 @@
 //! The token-mask generation loop, independent of the inference engine: prefill, then per step forced tokens or
 //! mask → sample → commit → forward, with the stop rules and the timings.
 
-use std::any::Any;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::backend::{FinishReason, Sampling, StepTiming, Timings, TokenEvent};
 use crate::constraint::TokenConstraint;
@@ -29,17 +28,20 @@ pub(crate) trait LogitsModel {
         Ok(0)
     }
 
-    /// A copy of the model's state (its KV cache) at the current position, for the loop to go back to, if the
-    /// model can make one cheaply; `None` (the default) turns backtracking off.
-    fn snapshot(&self) -> Option<Box<dyn Any + Send>> {
-        None
+    /// Whether [`rewind`](Self::rewind) works: the loop then backtracks from dead ends. The default cannot.
+    fn can_rewind(&self) -> bool {
+        false
     }
 
-    /// Puts back a state [`snapshot`](Self::snapshot) made: the positions after it are forgotten. `false` when
-    /// the state is not one of this model's.
-    fn restore(&mut self, state: &(dyn Any + Send)) -> bool {
-        let _ = state;
-        false
+    /// Goes back to the state after `prompt` then `kept` (a prefix of what was generated after it) and writes the
+    /// logits of its last position: positions after it are forgotten. The default runs the prompt again and the
+    /// kept tokens after it; a model with snapshots of its state after prompts runs only the kept tokens.
+    fn rewind(&mut self, prompt: &[u32], kept: &[u32], logits: &mut Vec<f32>) -> Result<()> {
+        self.prefill(prompt, logits)?;
+        if !kept.is_empty() {
+            self.forward(kept, prompt.len(), logits)?;
+        }
+        Ok(())
     }
 }
 
@@ -75,14 +77,10 @@ const STUCK_AFTER: u32 = 2;
 /// How many times one generation may go back.
 const MAX_BACKTRACKS: u32 = 16;
 
-/// A sampled step the loop can go back to: the model's state and logits before it, and the tokens already tried
-/// there that led to a dead end.
+/// A sampled step the loop can go back to, and the tokens already tried there that led to a dead end.
 struct Mark {
     /// How many tokens were generated before this step.
     at: usize,
-    pos: usize,
-    logits: Vec<f32>,
-    model: Box<dyn Any + Send>,
     banned: Vec<u32>,
 }
 
@@ -117,13 +115,14 @@ pub(crate) fn run(
     // `ANANKE_TRACE=1`: per sampled step, the model's favourite tokens before and after the mask, on stderr.
     let trace = std::env::var_os("ANANKE_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     let mut sampler = Sampler::new(input.sampling);
-    let mut out = Output { tokens: Vec::new(), forced: Vec::new(), emitted: 0, cancelled: false };
+    let mut out =
+        Output { tokens: Vec::new(), rewind: Duration::ZERO, forced: Vec::new(), emitted: 0, cancelled: false };
     let mut pos = input.prompt.len();
     let budget = input.max_tokens.min(context - pos);
     let out_of_budget =
         if input.max_tokens <= context - pos { FinishReason::MaxTokens } else { FinishReason::ContextFull };
     let mut marks: VecDeque<Mark> = VecDeque::new();
-    let mut backtracks_left = if constraint.is_some() { MAX_BACKTRACKS } else { 0 };
+    let mut backtracks_left = if constraint.is_some() && model.can_rewind() { MAX_BACKTRACKS } else { 0 };
     // Sampled steps in a row that took whitespace after the vetting refused the model's choices.
     let mut stuck = 0u32;
 
@@ -140,17 +139,8 @@ pub(crate) fn run(
             let t = Instant::now();
             let ff = c.forced_tokens().map_err(|source| Error::Constraint { step: step_index, source })?;
             if ff.is_empty() {
-                if backtracks_left > 0
-                    && marks.back().is_none_or(|m| m.at != step_index)
-                    && let Some(state) = model.snapshot()
-                {
-                    marks.push_back(Mark {
-                        at: step_index,
-                        pos,
-                        logits: logits.clone(),
-                        model: state,
-                        banned: Vec::new(),
-                    });
+                if backtracks_left > 0 && marks.back().is_none_or(|m| m.at != step_index) {
+                    marks.push_back(Mark { at: step_index, banned: Vec::new() });
                     if marks.len() > BACKTRACK_WINDOW {
                         marks.pop_front();
                     }
@@ -182,7 +172,7 @@ pub(crate) fn run(
                             trace,
                             to_word_start: false,
                         };
-                        if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                        if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                             record(&mut timings, step);
                             continue 'steps;
                         }
@@ -208,7 +198,7 @@ pub(crate) fn run(
                     // Every allowed token was tried here already (see `Mark::banned`): further back.
                     let back =
                         Backtrack { marks: &mut marks, left: &mut backtracks_left, vocab, trace, to_word_start: false };
-                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                    if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                         record(&mut timings, step);
                         continue 'steps;
                     }
@@ -246,7 +236,7 @@ pub(crate) fn run(
                                     trace,
                                     to_word_start: false,
                                 };
-                                if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                                if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                                     step.mask += t.elapsed();
                                     record(&mut timings, step);
                                     continue 'steps;
@@ -269,7 +259,7 @@ pub(crate) fn run(
                 if stuck >= STUCK_AFTER {
                     let back =
                         Backtrack { marks: &mut marks, left: &mut backtracks_left, vocab, trace, to_word_start: true };
-                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                    if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
                         stuck = 0;
                         step.mask += t.elapsed();
                         record(&mut timings, step);
@@ -309,6 +299,10 @@ pub(crate) fn run(
         let settled = marks.front().map_or(out.tokens.len(), |m| m.at.min(out.tokens.len()));
         out.emit(settled, vocab, input.started, &mut timings, on_token);
         step.tokens = emit.len() as u32;
+        if !emit.is_empty() {
+            // The way back is part of what producing this token cost.
+            step.forward += std::mem::take(&mut out.rewind);
+        }
         step.forced = forced;
         if eos_at.is_some() {
             record(&mut timings, step);
@@ -355,6 +349,8 @@ pub(crate) fn run(
 /// The tokens generated so far, and how many of them the caller has been given.
 struct Output {
     tokens: Vec<u32>,
+    /// Time spent rewinding the model since the last step that produced a token (charged to the next one).
+    rewind: Duration,
     /// Per token, whether the constraint forced it.
     forced: Vec<bool>,
     emitted: usize,
@@ -399,9 +395,11 @@ struct Backtrack<'m> {
 impl Backtrack<'_> {
     /// Takes back the tokens since the last sampled step before the current one, bans the token chosen there and
     /// puts the model where it was; `false` when there is no such step (or no backtrack left), nothing changed.
+    #[allow(clippy::too_many_arguments)]
     fn go(
         self,
         model: &mut dyn LogitsModel,
+        prompt: &[u32],
         c: &mut dyn TokenConstraint,
         out: &mut Output,
         pos: &mut usize,
@@ -435,9 +433,9 @@ impl Backtrack<'_> {
         if c.rollback(now - mark.at).is_err() {
             return Ok(false);
         }
-        if !model.restore(&*mark.model) {
-            return Err(Error::inference("backtracking", "the model could not restore its own snapshot"));
-        }
+        let t = Instant::now();
+        model.rewind(prompt, &out.tokens[..mark.at], logits)?;
+        out.rewind += t.elapsed();
         *self.left -= 1;
         timings.backtracks += 1;
         let undone = out.tokens[mark.at];
@@ -450,8 +448,7 @@ impl Backtrack<'_> {
         }
         out.tokens.truncate(mark.at);
         out.forced.truncate(mark.at);
-        *pos = mark.pos;
-        logits.clone_from(&mark.logits);
+        *pos = prompt.len() + mark.at;
         Ok(true)
     }
 }
@@ -887,8 +884,8 @@ mod tests {
         assert_eq!(apply_mask(&[1], &mut logits, &v), MaskVerdict::OnlyEos);
         assert_eq!(apply_mask(&[], &mut logits, &v), MaskVerdict::Empty);
     }
-    /// The fake model, able to go back: its logits depend on the position only, so its state is the number of
-    /// positions it has run.
+    /// The fake model, able to go back: its logits depend on the position only; it checks that every forward pass
+    /// runs on from where the last one ended.
     struct Rewindable {
         inner: FakeModel,
         at: usize,
@@ -904,14 +901,17 @@ mod tests {
         fn context_len(&self) -> usize {
             self.inner.context_len()
         }
-        fn snapshot(&self) -> Option<Box<dyn Any + Send>> {
-            Some(Box::new(self.at))
-        }
-        fn restore(&mut self, state: &(dyn Any + Send)) -> bool {
-            let Some(&at) = state.downcast_ref::<usize>() else { return false };
-            self.at = at;
-            self.restores += 1;
+        fn can_rewind(&self) -> bool {
             true
+        }
+        fn rewind(&mut self, prompt: &[u32], kept: &[u32], logits: &mut Vec<f32>) -> Result<()> {
+            self.restores += 1;
+            self.at = 0;
+            self.forward(prompt, 0, logits)?;
+            if !kept.is_empty() {
+                self.forward(kept, prompt.len(), logits)?;
+            }
+            Ok(())
         }
     }
 

@@ -306,20 +306,10 @@ impl LogitsModel for CandleModel {
         self.context_len
     }
 
-    // A clone shares the weights and the KV cache's tensors (reference-counted; the cache grows into new
-    // tensors), so it costs little, and holding one keeps that position's cache alive.
-    fn snapshot(&self) -> Option<Box<dyn std::any::Any + Send>> {
-        Some(Box::new(self.weights.clone()))
-    }
-
-    fn restore(&mut self, state: &(dyn std::any::Any + Send)) -> bool {
-        match state.downcast_ref::<ModelWeights>() {
-            Some(weights) => {
-                self.weights = weights.clone();
-                true
-            }
-            None => false,
-        }
+    // The default rewind: the prompt's state comes from the prefix snapshots (no work), then one batched pass
+    // over the kept tokens. Nothing is kept per generated token, so generation itself costs nothing more.
+    fn can_rewind(&self) -> bool {
+        true
     }
 
     fn prefill(&mut self, prompt: &[u32], logits: &mut Vec<f32>) -> Result<usize> {
