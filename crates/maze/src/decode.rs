@@ -1038,10 +1038,6 @@ mod tests {
     }
     #[test]
     fn a_draft_that_can_only_write_whitespace_goes_back_to_the_start_of_its_last_word() {
-        // Token 1 is a space here. `a` then `c` make a word whose every continuation (`d`) the vetting refuses:
-        // twice a space instead, then back to the word's start, where `b` is drawn.
-        let mut v = vocab();
-        v.tokens[1] = b" ".to_vec();
         struct Sticky(Vec<u32>, Vec<u32>);
         impl TokenConstraint for Sticky {
             fn compute_mask(&mut self) -> Result<&[u32], BoxError> {
@@ -1072,6 +1068,10 @@ mod tests {
                 Ok(())
             }
         }
+        // Token 1 is a space here. `a` then `c` make a word whose every continuation (`d`) the vetting refuses:
+        // twice a space instead, then back to the word's start, where `b` is drawn.
+        let mut v = vocab();
+        v.tokens[1] = b" ".to_vec();
         let mut sticky = Sticky(Vec::new(), Vec::new());
         let mut seen = Vec::new();
         let mut on = |e: &TokenEvent<'_>| {
