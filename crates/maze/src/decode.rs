@@ -86,7 +86,7 @@ struct Mark {
 
 /// Runs generation to its end.
 ///
-/// With a constraint and a model that can [snapshot](LogitsModel::snapshot) its state, the loop backtracks: where
+/// With a constraint and a model that can [rewind](LogitsModel::rewind), the loop backtracks: where
 /// the constraint leaves no way on (an empty mask before the end, or no token near the top that its vetting
 /// accepts), it goes back one sampled step, within the last [`BACKTRACK_WINDOW`], and draws there again without the
 /// token that led to the dead end. Tokens reach `on_token` once they are out of that window (or at the end), so the
