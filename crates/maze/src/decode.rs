@@ -121,8 +121,8 @@ pub(crate) fn run(
     let budget = input.max_tokens.min(context - pos);
     let out_of_budget =
         if input.max_tokens <= context - pos { FinishReason::MaxTokens } else { FinishReason::ContextFull };
-    let mut marks: VecDeque<Mark> = VecDeque::new();
-    let mut backtracks_left = if constraint.is_some() && model.can_rewind() { MAX_BACKTRACKS } else { 0 };
+    let left = if constraint.is_some() && model.can_rewind() { MAX_BACKTRACKS } else { 0 };
+    let mut back = Backtrack { marks: VecDeque::new(), left, vocab, prompt: input.prompt, trace };
     // Sampled steps in a row that took whitespace after the vetting refused the model's choices.
     let mut stuck = 0u32;
 
@@ -139,10 +139,10 @@ pub(crate) fn run(
             let t = Instant::now();
             let ff = c.forced_tokens().map_err(|source| Error::Constraint { step: step_index, source })?;
             if ff.is_empty() {
-                if backtracks_left > 0 && marks.back().is_none_or(|m| m.at != step_index) {
-                    marks.push_back(Mark { at: step_index, banned: Vec::new() });
-                    if marks.len() > BACKTRACK_WINDOW {
-                        marks.pop_front();
+                if back.left > 0 && back.marks.back().is_none_or(|m| m.at != step_index) {
+                    back.marks.push_back(Mark { at: step_index, banned: Vec::new() });
+                    if back.marks.len() > BACKTRACK_WINDOW {
+                        back.marks.pop_front();
                     }
                 }
                 if trace {
@@ -153,7 +153,7 @@ pub(crate) fn run(
                 }
                 let mask = c.compute_mask().map_err(|source| Error::Constraint { step: step_index, source })?;
                 let verdict = apply_mask(mask, &mut logits, vocab);
-                if let Some(m) = marks.back().filter(|m| m.at == step_index) {
+                if let Some(m) = back.marks.back().filter(|m| m.at == step_index) {
                     for &t in &m.banned {
                         logits[t as usize] = f32::NEG_INFINITY;
                     }
@@ -165,14 +165,7 @@ pub(crate) fn run(
                         break FinishReason::Accepted;
                     }
                     MaskVerdict::Empty => {
-                        let back = Backtrack {
-                            marks: &mut marks,
-                            left: &mut backtracks_left,
-                            vocab,
-                            trace,
-                            to_word_start: false,
-                        };
-                        if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                        if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings, false)? {
                             record(&mut timings, step);
                             continue 'steps;
                         }
@@ -196,9 +189,7 @@ pub(crate) fn run(
             let Some(mut token) = sampler.sample(&logits) else {
                 if let Some(c) = constraint.as_deref_mut() {
                     // Every allowed token was tried here already (see `Mark::banned`): further back.
-                    let back =
-                        Backtrack { marks: &mut marks, left: &mut backtracks_left, vocab, trace, to_word_start: false };
-                    if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                    if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings, false)? {
                         record(&mut timings, step);
                         continue 'steps;
                     }
@@ -229,14 +220,7 @@ pub(crate) fn run(
                             if let Some(best) = best_vetted(&logits, c, vocab) {
                                 token = best;
                             } else {
-                                let back = Backtrack {
-                                    marks: &mut marks,
-                                    left: &mut backtracks_left,
-                                    vocab,
-                                    trace,
-                                    to_word_start: false,
-                                };
-                                if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
+                                if back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings, false)? {
                                     step.mask += t.elapsed();
                                     record(&mut timings, step);
                                     continue 'steps;
@@ -256,15 +240,11 @@ pub(crate) fn run(
                 } else {
                     stuck = 0;
                 }
-                if stuck >= STUCK_AFTER {
-                    let back =
-                        Backtrack { marks: &mut marks, left: &mut backtracks_left, vocab, trace, to_word_start: true };
-                    if back.go(model, input.prompt, c, &mut out, &mut pos, &mut logits, &mut timings)? {
-                        stuck = 0;
-                        step.mask += t.elapsed();
-                        record(&mut timings, step);
-                        continue 'steps;
-                    }
+                if stuck >= STUCK_AFTER && back.go(model, c, &mut out, &mut pos, &mut logits, &mut timings, true)? {
+                    stuck = 0;
+                    step.mask += t.elapsed();
+                    record(&mut timings, step);
+                    continue 'steps;
                 }
                 if trace && redraws > 0 {
                     let veto = if vetoed { ", vetoed: no token near the top passes" } else { "" };
@@ -296,7 +276,7 @@ pub(crate) fn run(
             }
         }
         // Tokens out of reach of going back reach the caller now, the rest at the end.
-        let settled = marks.front().map_or(out.tokens.len(), |m| m.at.min(out.tokens.len()));
+        let settled = back.marks.front().map_or(out.tokens.len(), |m| m.at.min(out.tokens.len()));
         out.emit(settled, vocab, input.started, &mut timings, on_token);
         step.tokens = emit.len() as u32;
         if !emit.is_empty() {
@@ -383,34 +363,37 @@ impl Output {
 
 /// Going back one sampled step (see [`Mark`]).
 struct Backtrack<'m> {
-    marks: &'m mut VecDeque<Mark>,
-    left: &'m mut u32,
+    /// The latest sampled steps, oldest first (at most [`BACKTRACK_WINDOW`]).
+    marks: VecDeque<Mark>,
+    /// How many more times this generation may go back.
+    left: u32,
     vocab: &'m Vocabulary,
+    prompt: &'m [u32],
     /// `ANANKE_TRACE`: print the tokens taken back.
     trace: bool,
-    /// Go back to where the word before the last whitespace started (see [`STUCK_AFTER`]), not one step.
-    to_word_start: bool,
 }
 
 impl Backtrack<'_> {
     /// Takes back the tokens since the last sampled step before the current one, bans the token chosen there and
     /// puts the model where it was; `false` when there is no such step (or no backtrack left), nothing changed.
+    /// With `to_word_start`, it goes back to where the word before the last whitespace started (see
+    /// [`STUCK_AFTER`]).
     #[allow(clippy::too_many_arguments)]
     fn go(
-        self,
+        &mut self,
         model: &mut dyn LogitsModel,
-        prompt: &[u32],
         c: &mut dyn TokenConstraint,
         out: &mut Output,
         pos: &mut usize,
         logits: &mut Vec<f32>,
         timings: &mut Timings,
+        to_word_start: bool,
     ) -> Result<bool> {
         let now = out.tokens.len();
         while self.marks.back().is_some_and(|m| m.at >= now) {
             self.marks.pop_back();
         }
-        if self.to_word_start {
+        if to_word_start {
             let ident = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
             let bytes = |at: usize| self.vocab.token_bytes(out.tokens[at]);
             let mut seen_word = false;
@@ -427,16 +410,16 @@ impl Backtrack<'_> {
             }
         }
         let Some(mark) = self.marks.back_mut() else { return Ok(false) };
-        if *self.left == 0 || mark.at < out.emitted {
+        if self.left == 0 || mark.at < out.emitted {
             return Ok(false);
         }
         if c.rollback(now - mark.at).is_err() {
             return Ok(false);
         }
         let t = Instant::now();
-        model.rewind(prompt, &out.tokens[..mark.at], logits)?;
+        model.rewind(self.prompt, &out.tokens[..mark.at], logits)?;
         out.rewind += t.elapsed();
-        *self.left -= 1;
+        self.left -= 1;
         timings.backtracks += 1;
         let undone = out.tokens[mark.at];
         mark.banned.push(undone);
@@ -448,7 +431,7 @@ impl Backtrack<'_> {
         }
         out.tokens.truncate(mark.at);
         out.forced.truncate(mark.at);
-        *pos = prompt.len() + mark.at;
+        *pos = self.prompt.len() + mark.at;
         Ok(true)
     }
 }
