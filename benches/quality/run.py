@@ -42,7 +42,7 @@ MODES = {
     "syntax": ["--no-budget", "--no-identifiers", "--max-repairs", "0"],
     "budget": ["--no-identifiers", "--max-repairs", "0"],
     "identifiers": ["--max-repairs", "0"],
-    "repair": ["--max-repairs", "6", "--verify", "cargo"],
+    "repair": ["--max-repairs", "9", "--verify", "cargo"],
     # Not a layer: the same repair loop without token-level enforcement, to tell what the loop alone gives.
     "unconstrained-repair": ["--unconstrained", "--max-repairs", "6", "--verify", "cargo"],
     # The previous repair strategy: revise one draft (notes in the prompt, resumed at the first error), greedily.

@@ -333,6 +333,17 @@ fn per_second(count: usize, time: Duration) -> f64 {
     if time.is_zero() { 0.0 } else { count as f64 / time.as_secs_f64() }
 }
 
+/// At a sampled step, the likeliest token the constraint allowed besides the one drawn: where a draft could have
+/// gone otherwise (see the repairs of [`crate::Repair::Branch`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunnerUp {
+    /// The token.
+    pub token: u32,
+    /// How much likelier the drawn token was: the difference of their logits after the mask and the repetition
+    /// penalty (a log-probability ratio; 0 when they tied, negative when sampling drew the less likely one).
+    pub margin: f32,
+}
+
 /// What a generation produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Generation {
@@ -340,6 +351,9 @@ pub struct Generation {
     pub text: String,
     /// The generated token ids, end-of-sequence excluded (empty for servers, which send text).
     pub tokens: Vec<u32>,
+    /// Per token of `tokens`, its sampled step's [`RunnerUp`] (`None` for forced tokens and where none was left;
+    /// empty for servers).
+    pub runner_up: Vec<Option<RunnerUp>>,
     /// Why it stopped.
     pub finish: FinishReason,
     /// Where the time went.
@@ -473,6 +487,7 @@ mod tests {
                 None => Ok(Generation {
                     text: self.name.clone(),
                     tokens: Vec::new(),
+                    runner_up: Vec::new(),
                     finish: FinishReason::Eos,
                     timings: Timings::default(),
                     backend: self.name.clone(),

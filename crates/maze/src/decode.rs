@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use crate::backend::{FinishReason, Sampling, StepTiming, Timings, TokenEvent};
+use crate::backend::{FinishReason, RunnerUp, Sampling, StepTiming, Timings, TokenEvent};
 use crate::constraint::TokenConstraint;
 use crate::error::{Error, Result};
 use crate::sampling::Sampler;
@@ -58,6 +58,8 @@ pub(crate) struct LoopInput<'a> {
 #[derive(Debug)]
 pub(crate) struct LoopOutput {
     pub tokens: Vec<u32>,
+    /// Per token, the likeliest other token the step allowed (see [`RunnerUp`]).
+    pub runner_up: Vec<Option<RunnerUp>>,
     pub finish: FinishReason,
     pub timings: Timings,
 }
@@ -115,8 +117,14 @@ pub(crate) fn run(
     // `ANANKE_TRACE=1`: per sampled step, the model's favourite tokens before and after the mask, on stderr.
     let trace = std::env::var_os("ANANKE_TRACE").is_some_and(|v| !v.is_empty() && v != "0");
     let mut sampler = Sampler::new(input.sampling);
-    let mut out =
-        Output { tokens: Vec::new(), rewind: Duration::ZERO, forced: Vec::new(), emitted: 0, cancelled: false };
+    let mut out = Output {
+        tokens: Vec::new(),
+        rewind: Duration::ZERO,
+        forced: Vec::new(),
+        runner_up: Vec::new(),
+        emitted: 0,
+        cancelled: false,
+    };
     let mut pos = input.prompt.len();
     let budget = input.max_tokens.min(context - pos);
     let out_of_budget =
@@ -134,6 +142,7 @@ pub(crate) fn run(
         let mut step = StepTiming::default();
         let mut chosen: Vec<u32> = Vec::with_capacity(1);
         let mut forced = false;
+        let mut runner_up = None;
 
         if let Some(c) = constraint.as_deref_mut() {
             let t = Instant::now();
@@ -257,6 +266,7 @@ pub(crate) fn run(
                 eprintln!("trace {:>4} chose  {chosen:?}{vetting}", out.tokens.len());
             }
             chosen.push(token);
+            runner_up = if vetoed { None } else { runner_up_of(&logits, token, vocab) };
         }
 
         // An end-of-sequence token ends generation here; it is neither committed nor part of the output.
@@ -271,6 +281,7 @@ pub(crate) fn run(
             }
             out.tokens.push(token);
             out.forced.push(forced);
+            out.runner_up.push(runner_up.take());
             if forced {
                 timings.forced_tokens += 1;
             }
@@ -323,7 +334,8 @@ pub(crate) fn run(
     timings.generated_tokens = out.tokens.len();
     timings.decode = end - decode_start;
     timings.total = end - input.started;
-    Ok(LoopOutput { tokens: out.tokens, finish, timings })
+    out.runner_up.truncate(out.tokens.len());
+    Ok(LoopOutput { tokens: out.tokens, runner_up: out.runner_up, finish, timings })
 }
 
 /// The tokens generated so far, and how many of them the caller has been given.
@@ -333,6 +345,8 @@ struct Output {
     rewind: Duration,
     /// Per token, whether the constraint forced it.
     forced: Vec<bool>,
+    /// Per token, the likeliest other token its step allowed.
+    runner_up: Vec<Option<RunnerUp>>,
     emitted: usize,
     cancelled: bool,
 }
@@ -431,9 +445,24 @@ impl Backtrack<'_> {
         }
         out.tokens.truncate(mark.at);
         out.forced.truncate(mark.at);
+        out.runner_up.truncate(mark.at);
         *pos = self.prompt.len() + mark.at;
         Ok(true)
     }
+}
+
+/// The likeliest token in `logits` other than `chosen` and end-of-sequence (tokens the mask or the vetting refused
+/// are −∞ already), and how far below `chosen` its logit is.
+fn runner_up_of(logits: &[f32], chosen: u32, vocab: &Vocabulary) -> Option<RunnerUp> {
+    let mine = *logits.get(chosen as usize)?;
+    let mut best: Option<(u32, f32)> = None;
+    for (t, &l) in logits.iter().enumerate() {
+        if l.is_finite() && t != chosen as usize && best.is_none_or(|(_, b)| l > b) && !vocab.is_eos(t as u32) {
+            best = Some((t as u32, l));
+        }
+    }
+    let (token, l) = best?;
+    mine.is_finite().then_some(RunnerUp { token, margin: mine - l })
 }
 
 /// How many of the most likely remaining tokens [`best_vetted`] checks.
@@ -798,6 +827,13 @@ mod tests {
         assert_eq!(out.tokens.len(), 3);
         assert_eq!(out.finish, FinishReason::Accepted);
         assert_eq!(c.0.masks_computed, 4, "one mask per token, and the last one that allowed only EOS");
+        // Each step's runner-up: the next best digit (digits score 0.1 apart), never a masked letter or EOS.
+        assert_eq!(out.runner_up.len(), 3);
+        for (&t, r) in out.tokens.iter().zip(&out.runner_up) {
+            let r = r.expect("a digit was left besides the one drawn");
+            assert!((1..=10).contains(&r.token) && r.token != t, "{r:?}");
+            assert!((r.margin - 0.1).abs() < 1e-4, "{r:?}");
+        }
         // Prefill + one forward per token: the step that ended on the mask needed none.
         assert_eq!(m.calls.len(), 4);
     }
@@ -969,6 +1005,7 @@ mod tests {
             assert_eq!(out.finish, FinishReason::Accepted);
             assert_eq!((trap.rollbacks.as_slice(), m.restores), (&[1][..], 1));
             assert_eq!(trap.committed, [12, 13]);
+            assert_eq!(out.runner_up.len(), 2, "the token taken back took its runner-up with it");
         }
     }
 

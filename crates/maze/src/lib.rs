@@ -67,8 +67,8 @@ mod sampling;
 mod vocab;
 
 pub use backend::{
-    Backend, Fallback, FinishReason, GenerateRequest, Generation, Grammar, Message, Prompt, Role, Sampling, StepTiming,
-    Timings, TokenEvent,
+    Backend, Fallback, FinishReason, GenerateRequest, Generation, Grammar, Message, Prompt, Role, RunnerUp, Sampling,
+    StepTiming, Timings, TokenEvent,
 };
 pub use cache::{CacheConfig, CacheKey, Compiled, ConstraintCache};
 pub use constraint::{AllowAll, TokenConstraint, mask_allows};

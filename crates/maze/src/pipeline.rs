@@ -114,10 +114,15 @@ pub enum Repair {
         /// Their nucleus.
         top_p: f32,
     },
-    /// Like [`Repair::Resample`] for the even-numbered repairs; the odd-numbered ones (1, 3, 5...) decode with the
-    /// task's own (greedy) sampling from another first token of the body: the 2nd, 3rd, 4th... most likely one
-    /// the constraints allow. A small model's greedy drafts are its best, and the first token sets the body's
-    /// shape (`let`, `match`, `self`, `if`): a few greedy drafts of other shapes besides the resampled ones.
+    /// Three kinds of repair in turn, with the task's own (greedy) sampling unless said otherwise: (1, 4, 7...)
+    /// from another first token of the body, the 2nd, 3rd, 4th... most likely one the constraints allow; (2, 5,
+    /// 8...) like [`Repair::Resample`] (seeds +2, +4, +6...); (3, 6, 9...) a *fork* of the first draft: its
+    /// output kept up to the step where the model was least sure (the smallest [`crate::RunnerUp::margin`], then
+    /// the next smallest...) before the first problem the [`Verify`] check located, the runner-up written there
+    /// instead, and decoding going on from it. A small model's greedy drafts are its best, and the first token
+    /// sets the body's shape (`let`, `match`, `self`, `if`); a fork changes the draft where it was nearly a
+    /// coin toss and keeps what came before. A fork needs a text prompt, the in-process checker and the tokens'
+    /// runner-ups (the local backend); where it has none, that repair resamples (seed +3, +5...).
     Branch {
         /// The temperature of the resampled repairs (when the first attempt is greedy).
         temperature: f32,
@@ -419,7 +424,32 @@ impl Pipeline {
                     }
                 }
             }
-            // Resume the last draft where its first located problem is (syntax checker and text prompts only).
+            let draft = match task.repair {
+                Repair::Branch { .. } => branch_draft(n),
+                _ => Draft::First,
+            };
+            let draft = match draft {
+                Draft::Fork(k) => {
+                    let vocab = backend.vocabulary();
+                    let fork = match (attempts.first(), vocab, checker.as_ref(), &prompt) {
+                        (Some(first), Some(vocab), Some(c), Prompt::Text(_)) => {
+                            let problem = task.verify.as_ref().and_then(|v| v.locate(&first.code, &first.problems));
+                            fork(first, k, problem, vocab, c)
+                        }
+                        _ => None,
+                    };
+                    match fork {
+                        Some(r) => {
+                            resume = Some(r);
+                            Draft::Fork(k)
+                        }
+                        None => Draft::Resampled(2 * k as u64 + 1),
+                    }
+                }
+                d => d,
+            };
+            // Resume the last draft where its first located problem is, or a fork (syntax checker and text prompts
+            // only).
             let mut resumed = None;
             if let (Some(r), Some(c), Prompt::Text(_)) = (resume.take(), checker.as_mut(), &prompt)
                 && c.tokens_used().is_some()
@@ -438,11 +468,16 @@ impl Pipeline {
             let mut sampling = Sampling { seed: task.sampling.seed.wrapping_add(u64::from(n)), ..task.sampling };
             // With `Branch`, how many of the likeliest first tokens this draft passes over.
             let mut skip_first = 0;
-            match task.repair {
-                Repair::Branch { .. } if n % 2 == 1 && sampling.is_greedy() => skip_first = n.div_ceil(2),
-                Repair::Resample { temperature, top_p } | Repair::Branch { temperature, top_p }
-                    if n > 0 && sampling.is_greedy() =>
-                {
+            match (task.repair, draft) {
+                (Repair::Branch { .. }, Draft::OtherFirst(k)) if sampling.is_greedy() => skip_first = k as u32,
+                (Repair::Branch { temperature, top_p }, Draft::Resampled(plus)) => {
+                    sampling.seed = task.sampling.seed.wrapping_add(plus);
+                    if sampling.is_greedy() {
+                        sampling.temperature = temperature;
+                        sampling.top_p = top_p;
+                    }
+                }
+                (Repair::Resample { temperature, top_p }, _) if n > 0 && sampling.is_greedy() => {
                     sampling.temperature = temperature;
                     sampling.top_p = top_p;
                 }
@@ -872,6 +907,81 @@ fn balanced_body_end(text: &str) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// What an attempt of a [`Repair::Branch`] task draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Draft {
+    /// The task's own sampling (the first attempt).
+    First,
+    /// Greedy from the body's `k + 1`-th likeliest first token.
+    OtherFirst(usize),
+    /// Resampled, the seed plus this.
+    Resampled(u64),
+    /// The `k`-th fork of the first draft (see [`fork`]).
+    Fork(usize),
+}
+
+/// The draft of attempt `n` (0: the first) of a [`Repair::Branch`] task: the three kinds of repair in turn.
+fn branch_draft(n: u32) -> Draft {
+    if n == 0 {
+        return Draft::First;
+    }
+    let round = (n as usize - 1) / 3 + 1;
+    match (n - 1) % 3 {
+        0 => Draft::OtherFirst(round),
+        1 => Draft::Resampled(2 * round as u64),
+        _ => Draft::Fork(round),
+    }
+}
+
+/// Where the `k`-th fork (1: the first) of `draft` resumes: its output up to the token where the model was the
+/// `k`-th least sure (by [`crate::RunnerUp::margin`]) among the body's tokens up to `problem` (an offset in its
+/// code; the whole body when `None`), the runner-up written there instead. A runner-up that differs from the
+/// token only in whitespace is no fork, nor one `checker` (fresh, configured as the task's) refuses after the
+/// kept output. `None` when there are fewer such places or the tokens do not spell the text.
+fn fork(
+    draft: &Attempt,
+    k: usize,
+    problem: Option<usize>,
+    vocab: &crate::vocab::Vocabulary,
+    checker: &braid::Checker,
+) -> Option<Resume> {
+    let generation = &draft.generation;
+    if k == 0 || generation.runner_up.len() != generation.tokens.len() {
+        return None;
+    }
+    let body_at = generation.text.find(draft.code.as_str())?;
+    let limit = body_at + problem.unwrap_or(draft.code.len()).min(draft.code.len());
+    let mut places = Vec::new();
+    let mut at = 0;
+    for (&token, runner_up) in generation.tokens.iter().zip(&generation.runner_up) {
+        let start = at;
+        let bytes = vocab.token_bytes(token);
+        at += bytes.len();
+        let Some(r) = runner_up else { continue };
+        let Ok(other) = std::str::from_utf8(vocab.token_bytes(r.token)) else { continue };
+        if start <= body_at || start > limit || bytes.trim_ascii() == other.as_bytes().trim_ascii() {
+            continue;
+        }
+        places.push((r.margin, start, other));
+    }
+    if at != generation.text.len() {
+        return None;
+    }
+    places.sort_by(|a, b| a.0.total_cmp(&b.0));
+    places
+        .into_iter()
+        .filter_map(|(_, start, other)| {
+            let kept = generation.text.get(..start)?;
+            let mut trial = checker.clone();
+            trial.commit_bytes(kept.as_bytes()).ok()?;
+            if trial.vet_bytes(other.as_bytes()).is_some() || trial.commit_bytes(other.as_bytes()).is_err() {
+                return None;
+            }
+            Some(Resume { text: format!("{kept}{other}"), avoid: Vec::new() })
+        })
+        .nth(k - 1)
 }
 
 /// A constraint that, at the body's first sampled token that is not whitespace, refuses the `skip` likeliest

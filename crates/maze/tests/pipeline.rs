@@ -8,7 +8,7 @@ use ananke_core::{Constraint, ConstraintSet, Language, Pattern, Provenance, Rule
 use braid::{CompileConfig, Target};
 use maze::{
     Backend, BoxError, ConstraintCache, Error, FinishReason, GenerateRequest, Generation, Pipeline, Prompt, Repair,
-    Sampling, Task, Timings, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
+    RunnerUp, Sampling, Task, Timings, TokenConstraint, TokenEvent, Vocabulary, mask_allows,
 };
 
 const EOS: u32 = 256;
@@ -24,6 +24,8 @@ struct Scripted {
     samplings: Vec<Sampling>,
     /// Per call, whether the constraint's vetting let a `w` through as the first byte written.
     w_vetted: Vec<bool>,
+    /// For the first script's bytes (by index), the runner-up the backend reports: another byte and its margin.
+    runner_ups: Vec<(usize, u8, f32)>,
 }
 
 impl Scripted {
@@ -31,7 +33,14 @@ impl Scripted {
         let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         tokens.push(b"<eos>".to_vec());
         let vocab = Vocabulary { name: "bytes".into(), tokens, eos: vec![EOS], bos: None, special: vec![EOS] };
-        Scripted { vocab: Arc::new(vocab), scripts, prompts: Vec::new(), samplings: Vec::new(), w_vetted: Vec::new() }
+        Scripted {
+            vocab: Arc::new(vocab),
+            scripts,
+            prompts: Vec::new(),
+            samplings: Vec::new(),
+            w_vetted: Vec::new(),
+            runner_ups: Vec::new(),
+        }
     }
 }
 
@@ -59,6 +68,7 @@ impl Backend for Scripted {
         let c = constraint.expect("an in-process backend gets the checker");
         let err = |step, source: BoxError| Error::Constraint { step, source };
         let mut tokens: Vec<u32> = Vec::new();
+        let mut runner_up = Vec::new();
         loop {
             let forced = c.forced_tokens().map_err(|e| err(tokens.len(), e))?;
             if forced.is_empty() {
@@ -67,11 +77,13 @@ impl Backend for Scripted {
             for t in forced.into_iter().filter(|&t| t != EOS) {
                 c.commit(t).map_err(|e| err(tokens.len(), e))?;
                 tokens.push(t);
+                runner_up.push(None);
             }
         }
         self.w_vetted.push(c.vet(u32::from(b'w')));
         let mut finish = FinishReason::MaxTokens;
-        for &b in script.as_bytes() {
+        let first = self.prompts.len() == 1;
+        for (i, &b) in script.as_bytes().iter().enumerate() {
             if tokens.len() >= request.max_tokens as usize {
                 break;
             }
@@ -84,6 +96,8 @@ impl Backend for Scripted {
             );
             c.commit(u32::from(b)).map_err(|e| err(tokens.len(), e))?;
             tokens.push(u32::from(b));
+            let other = self.runner_ups.iter().find(|r| first && r.0 == i);
+            runner_up.push(other.map(|&(_, token, margin)| RunnerUp { token: u32::from(token), margin }));
             let _ = on_token(&TokenEvent {
                 index: tokens.len() - 1,
                 token: Some(u32::from(b)),
@@ -97,7 +111,7 @@ impl Backend for Scripted {
         }
         let text = String::from_utf8_lossy(&self.vocab.decode(&tokens)).into_owned();
         let timings = Timings { generated_tokens: tokens.len(), ..Timings::default() };
-        Ok(Generation { text, tokens, finish, timings, backend: "scripted".into() })
+        Ok(Generation { text, tokens, runner_up, finish, timings, backend: "scripted".into() })
     }
 }
 
@@ -233,6 +247,39 @@ fn a_located_problem_is_repaired_from_where_it_is() {
     assert!(second.ends_with("fn dec(x: u8) -> Option<u8> { Some(x."), "{second:?}");
     assert!(second.contains("wrapping_sub"), "the note names the problem: {second:?}");
     assert_eq!(backend.w_vetted, [true, false]);
+}
+
+#[test]
+fn branching_repairs_take_turns_and_a_fork_changes_the_first_draft_where_it_was_least_sure() {
+    let pipeline = Pipeline::default();
+    let config = CompileConfig::new(Language::Rust, Target::FnBody { signature: "fn dec(x: u8) -> Option<u8>".into() })
+        .with_body(braid::BodyOptions { syntax: true, identifiers: false, self_type: None });
+    let mut task = Task::new(Prompt::Text("// Decrement x.\n".into()), ConstraintSet::new(), config);
+    task.max_tokens = 200;
+    task.max_repairs = 3;
+    task.verify = Some(Arc::new(NoWrapping));
+    task.repair = Repair::Branch { temperature: 0.5, top_p: 0.95 };
+    // The third repair is a fork: what comes after the kept `Some(x.` and the runner-up `c` written there.
+    let first = " Some(x.wrapping_sub(1)) }";
+    let mut backend =
+        Scripted::new(vec![first, " Some(x.wrapping_sub(2)) }", " Some(x.wrapping_sub(3)) }", "hecked_sub(1)?) }"]);
+    let at = |s: &str| first.find(s).unwrap();
+    backend.runner_ups = vec![
+        (0, b'\n', 0.0),             // whitespace for whitespace: no fork
+        (at("Some"), b'x', 2.0),     // a fork, but a surer step than the one below
+        (at("wrapping"), b'c', 0.5), // the least sure step before the problem
+        (at("1))"), b'2', 0.1),      // past the problem: no fork
+    ];
+    let outcome = pipeline.run(&mut backend, &task, &mut ignore()).unwrap();
+    assert_eq!(outcome.attempts.len(), 4, "{}", outcome.summary());
+    assert!(outcome.satisfied(), "{}", outcome.summary());
+    assert_eq!(outcome.code(), "fn dec(x: u8) -> Option<u8> { Some(x.checked_sub(1)?) }");
+    let s = &backend.samplings;
+    assert!(s[0].is_greedy() && s[1].is_greedy() && s[3].is_greedy(), "{s:?}");
+    assert_eq!((s[2].temperature, s[2].seed), (0.5, s[0].seed + 2), "the second repair resamples");
+    assert_eq!(backend.prompts[0], backend.prompts[1]);
+    let (Prompt::Text(original), Prompt::Text(forked)) = (&backend.prompts[0], &backend.prompts[3]) else { panic!() };
+    assert_eq!(forked, &format!("{original}fn dec(x: u8) -> Option<u8> {{ Some(x.c"), "no notes: the draft, forked");
 }
 
 /// An attempt that runs into a dead end of the constraint is dropped and reported; the other attempts are kept,

@@ -88,8 +88,9 @@ pub struct ModelArgs {
     /// Attempts after the first when the output breaks a checked constraint.
     #[arg(long, default_value_t = 2)]
     pub max_repairs: u32,
-    /// How repairs are drawn: `branch` alternates greedy drafts from the 2nd, 3rd... most likely first token of
-    /// the body with resampled ones; `resample` draws a new candidate from the original prompt each time (at
+    /// How repairs are drawn: `branch` takes turns of greedy drafts from the 2nd, 3rd... most likely first token
+    /// of the body, resampled ones, and forks of the first draft (kept up to where the model was least sure before
+    /// the first located error, the runner-up token written there); `resample` draws a new candidate from the original prompt each time (at
     /// `--repair-temperature`, nucleus 0.95, seed plus the attempt's number); `revise` rewrites the last draft
     /// with its problems as notes in the prompt, resuming where `--verify` located the first one.
     #[arg(long, value_enum, default_value = "branch")]
@@ -102,7 +103,7 @@ pub struct ModelArgs {
 /// How repair attempts are drawn (see `ModelArgs::repair`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RepairKind {
-    /// Greedy drafts from other first tokens, alternating with new draws.
+    /// Greedy drafts from other first tokens, new draws and forks of the first draft, in turn.
     Branch,
     /// A new draw from the original prompt each time.
     Resample,

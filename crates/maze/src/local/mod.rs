@@ -272,6 +272,7 @@ impl Backend for LocalBackend {
         Ok(Generation {
             text,
             tokens: out.tokens,
+            runner_up: out.runner_up,
             finish: out.finish,
             timings: out.timings,
             backend: self.name.clone(),

@@ -378,7 +378,14 @@ impl OpenAiBackend {
         response.record_usage(&mut timings);
         timings.total = elapsed;
         timings.decode = elapsed;
-        Ok(Generation { text: content, tokens: Vec::new(), finish, timings, backend: self.name.clone() })
+        Ok(Generation {
+            text: content,
+            tokens: Vec::new(),
+            runner_up: Vec::new(),
+            finish,
+            timings,
+            backend: self.name.clone(),
+        })
     }
 
     fn read_stream(
@@ -455,7 +462,7 @@ impl OpenAiBackend {
         timings.prefill = timings.first_token.unwrap_or(total);
         timings.decode = total.saturating_sub(timings.prefill);
         let finish = finish.unwrap_or(FinishReason::Other("unknown".into()));
-        Ok(Generation { text, tokens: Vec::new(), finish, timings, backend: self.name.clone() })
+        Ok(Generation { text, tokens: Vec::new(), runner_up: Vec::new(), finish, timings, backend: self.name.clone() })
     }
 
     fn send_error(&self, url: &str, e: ureq::Error) -> Error {
