@@ -378,13 +378,64 @@ pub(crate) fn missing_value(body: &str) -> Option<String> {
     if inner.is_empty() {
         return Some("the function returns a value: the body cannot be empty".into());
     }
-    if inner.ends_with(';') && !top_statements(inner).iter().any(|s| may_diverge(s)) {
+    let statements = top_statements(inner);
+    if inner.ends_with(';') && !statements.iter().any(|s| may_diverge(s)) {
         return Some(
             "the function returns a value: end the body with it (no `;` after the last expression) or `return` it"
                 .into(),
         );
     }
+    if statements.last().is_some_and(|last| !last.ends_with([';', '}']) && is_assignment(last)) {
+        return Some(
+            "the function returns a value: an assignment has none (its type is `()`); end the body with it".into(),
+        );
+    }
     None
+}
+
+/// Whether an expression statement is an assignment (`a = b`, `a |= b`, `a <<= b`): an `=` at its top level
+/// (string and char literals skipped) that is no comparison (`==`, `!=`, `<=`, `>=`), arm (`=>`) or range
+/// (`..=`). A closure (`|a| a = 1`) is none.
+fn is_assignment(stmt: &str) -> bool {
+    let b = stmt.as_bytes();
+    if stmt.starts_with('|') || leading_word(stmt) == "move" {
+        return false;
+    }
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') || b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'=' if depth == 0 => {
+                let next = b.get(i + 1).copied();
+                let prev = i.checked_sub(1).map(|j| b[j]);
+                let shift = i >= 2 && matches!(&b[i - 2..i], b"<<" | b">>");
+                let compares = matches!(prev, Some(b'=' | b'!' | b'<' | b'>' | b'.')) && !shift;
+                if !compares && !matches!(next, Some(b'=' | b'>')) {
+                    return true;
+                }
+                if next == Some(b'=') || next == Some(b'>') {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The expression a complete fn body (`{ ... }`) ends with, comments stripped: its last statement when no `;`
@@ -954,6 +1005,12 @@ impl Identifiers {
         self.file = (!glob).then(|| words(&strip_comments(text)).map(str::to_owned).collect());
     }
 
+    /// Whether the file the body goes into writes `name` (see [`Identifiers::set_file`]); `true` when that is not
+    /// known (no file, or one with a glob import).
+    pub(crate) fn file_writes(&self, name: &str) -> bool {
+        self.file.as_ref().is_none_or(|file| file.contains(name))
+    }
+
     /// Why `name`, starting a path in the body, is not in scope (see [`Identifiers::set_file`]): a capitalized
     /// name outside the prelude the file never writes (without the file: a std one the project never writes;
     /// `Keys::new()`, `Ordering::Less` without `use std::cmp::Ordering`), or a function the set declares in
@@ -1492,6 +1549,20 @@ mod tests {
     fn header_generics_are_the_type_parameters() {
         assert_eq!(header_generics("fn f<'a, T: Into<Vec<u8>>, const N: usize, W>(x: T) -> W"), ["T", "W"]);
         assert!(header_generics("fn f(x: Vec<u8>) -> Option<u8>").is_empty());
+    }
+
+    #[test]
+    fn an_assignment_is_no_value() {
+        assert!(missing_value("{\n    self.mask[0] |= other.mask[0]\n}").unwrap().contains("assignment"));
+        assert!(missing_value("{ x <<= 1 }").is_some() && missing_value("{ x = \"a == b\" }").is_some());
+        for valued in ["{ a == b }", "{ a <= b }", "{ a != b && c >= d }", "{ (0..=5).len() }", "{ x << 1 }"] {
+            assert_eq!(missing_value(valued), None, "{valued}");
+        }
+        assert_eq!(missing_value("{ match x { 1 => a, _ => b } }"), None);
+        assert_eq!(missing_value("{ f(|a| a == '=') }"), None);
+        assert_eq!(missing_value("{ |a| a = 1 }"), None, "a closure");
+        assert_eq!(missing_value("{ if a { b = 1; } c }"), None, "inside a block");
+        assert_eq!(missing_value("{ x = 1; return x; }"), None, "a statement");
     }
 
     #[test]

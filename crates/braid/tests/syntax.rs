@@ -652,6 +652,9 @@ fn std_types_outside_the_prelude_need_an_import() {
     assert!(ok(&here, "elsewhere(units);").unwrap().contains("another module"));
     assert!(ok(&here, "Ordering::Less;").unwrap().contains("imports"), "another file's import is not this one's");
     assert_eq!(ok(&here, "crate::elsewhere(units);"), None, "by path");
+    assert!(ok(&here, "self::elsewhere(units);").is_some(), "`self::` names this file's items only");
+    assert!(ok(&here, "self::AsStock(units);").is_some());
+    assert_eq!(ok(&here, "self::Stock;"), None, "declared here");
     let importing = in_file("use crate::other::elsewhere;\nuse std::cmp::Ordering;");
     assert_eq!(ok(&importing, "elsewhere(units);"), None);
     assert_eq!(ok(&importing, "Ordering::Less;"), None);

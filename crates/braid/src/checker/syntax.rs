@@ -1663,7 +1663,8 @@ impl SyntaxEngine {
     }
 
     /// Whether the path segment after `before` (which ends with `::`) may be this name, when the segment before
-    /// tells: after `self::`, `crate::` or `super::` an item (a capitalized name or one that names an item); after
+    /// tells: after `self::`, `crate::` or `super::` an item (a capitalized name or one that names an item; after
+    /// `self::`, one the file writes); after
     /// `Self::` or a type the set describes, that type's members (variants, associated functions and constants,
     /// methods) and what every type has (`default`, `from`...); after `Option::`, `String::`, `u8::`... what std
     /// gives them. `None`: anything known may follow.
@@ -1691,7 +1692,10 @@ impl SyntaxEngine {
             return idl.ids.has_std_path_member(seg, is);
         }
         match seg {
-            "self" | "crate" | "super" => Some(idl.ids.any_item(is)),
+            // This module's items are the file's (declared or imported there): `self::Current` where the file never
+            // writes `Current` is E0425.
+            "self" => Some(idl.ids.any_item(&|n| is(n) && idl.ids.file_writes(n))),
+            "crate" | "super" => Some(idl.ids.any_item(is)),
             _ => {
                 let ty = if seg == "Self" { self.self_type.as_deref()? } else { seg };
                 if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
