@@ -44,11 +44,11 @@ MODES = {
     "identifiers": ["--max-repairs", "0"],
     "repair": ["--max-repairs", "9", "--verify", "cargo"],
     # Not a layer: the same repair loop without token-level enforcement, to tell what the loop alone gives.
-    "unconstrained-repair": ["--unconstrained", "--max-repairs", "6", "--verify", "cargo"],
+    "unconstrained-repair": ["--unconstrained", "--max-repairs", "9", "--verify", "cargo"],
     # The previous repair strategy: revise one draft (notes in the prompt, resumed at the first error), greedily.
-    "revise": ["--max-repairs", "6", "--verify", "cargo", "--repair", "revise"],
+    "revise": ["--max-repairs", "9", "--verify", "cargo", "--repair", "revise"],
     # The repair loop drawing hotter candidates (temperature 0.8 instead of 0.5).
-    "repair-hot": ["--max-repairs", "6", "--verify", "cargo", "--repair-temperature", "0.8"],
+    "repair-hot": ["--max-repairs", "9", "--verify", "cargo", "--repair-temperature", "0.8"],
     "reference": None,
 }
 DEFAULT_MODES = "unconstrained,syntax,budget,identifiers,repair"
