@@ -405,18 +405,7 @@ fn is_assignment(stmt: &str) -> bool {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'\'' if b.get(i + 2) == Some(&b'\'') || b.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' if let Some(end) = literal_end(b, i) => i = end,
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             b'=' if depth == 0 => {
@@ -438,6 +427,22 @@ fn is_assignment(stmt: &str) -> bool {
     false
 }
 
+/// Where the string or char literal starting at `b[i]` (its opening quote) ends: the index of its closing quote
+/// (the end of the text when unclosed). `None` when `b[i]` starts none (a lifetime's `'a`).
+fn literal_end(b: &[u8], i: usize) -> Option<usize> {
+    let (quote, mut j) = match b[i] {
+        b'"' => (b'"', i + 1),
+        // `'\''`, `'\n'`, `'\u{41}'`: the escaped character is skipped.
+        b'\'' if b.get(i + 1) == Some(&b'\\') => (b'\'', i + 3),
+        b'\'' if b.get(i + 2) == Some(&b'\'') => (b'\'', i + 2),
+        _ => return None,
+    };
+    while j < b.len() && b[j] != quote {
+        j += if quote == b'"' && b[j] == b'\\' { 2 } else { 1 };
+    }
+    Some(j.min(b.len()))
+}
+
 /// The expression a complete fn body (`{ ... }`) ends with, comments stripped: its last statement when no `;`
 /// ends it.
 pub(crate) fn tail_expression(body: &str) -> Option<String> {
@@ -457,18 +462,7 @@ fn top_statements(inner: &str) -> Vec<&str> {
     let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'\'' if b.get(i + 2) == Some(&b'\'') || b.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' if let Some(end) = literal_end(b, i) => i = end,
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' => depth -= 1,
             b'}' => {
@@ -1563,6 +1557,7 @@ mod tests {
         assert_eq!(missing_value("{ |a| a = 1 }"), None, "a closure");
         assert_eq!(missing_value("{ if a { b = 1; } c }"), None, "inside a block");
         assert_eq!(missing_value("{ x = 1; return x; }"), None, "a statement");
+        assert_eq!(missing_value("{ f('\\'', '=') }"), None, "an escaped quote ends no char literal");
     }
 
     #[test]
