@@ -351,8 +351,8 @@ pub struct Generation {
     pub text: String,
     /// The generated token ids, end-of-sequence excluded (empty for servers, which send text).
     pub tokens: Vec<u32>,
-    /// Per token of `tokens`, its sampled step's [`RunnerUp`] (`None` for forced tokens and where none was left;
-    /// empty for servers).
+    /// Per token of `tokens`, its sampled step's [`RunnerUp`] when the generation had a token constraint (`None`
+    /// without one, for forced tokens and where none was left; empty for servers).
     pub runner_up: Vec<Option<RunnerUp>>,
     /// Why it stopped.
     pub finish: FinishReason,

@@ -266,7 +266,8 @@ pub(crate) fn run(
                 eprintln!("trace {:>4} chose  {chosen:?}{vetting}", out.tokens.len());
             }
             chosen.push(token);
-            runner_up = if vetoed { None } else { runner_up_of(&logits, token, vocab) };
+            // Only forks of constrained drafts use it: an unconstrained generation does not pay for the scan.
+            runner_up = if vetoed || constraint.is_none() { None } else { runner_up_of(&logits, token, vocab) };
         }
 
         // An end-of-sequence token ends generation here; it is neither committed nor part of the output.
